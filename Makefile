@@ -1,0 +1,5 @@
+.PHONY: run test lint bench
+run:            ## install, migrate, serve on :8000 (embedded PostgreSQL without DATABASE_URL)
+	scripts/run.sh
+test:           ## the whole test suite
+	scripts/test.sh

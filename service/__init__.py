@@ -1,0 +1,131 @@
+"""PageNow User API: the Flask application factory."""
+from __future__ import annotations
+
+import logging
+import sys
+
+from flask import Flask, request
+
+from .config import Config
+from .extensions import api, db, migrate
+
+
+def create_app(config: Config | None = None) -> Flask:
+    config = config or Config.from_env()
+    app = Flask(__name__)
+    configure_logging(config)
+    configure_flask(app, config)
+    init_extensions(app, config)
+    register_blueprints(app)
+    register_http_conventions(app)
+    return app
+
+
+def configure_logging(config: Config) -> None:
+    root = logging.getLogger()
+    if not any(getattr(h, "_pagenow", False) for h in root.handlers):
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler._pagenow = True
+        root.addHandler(handler)
+    root.setLevel(config.log_level)
+
+
+def _engine_options(config: Config) -> dict:
+    return {
+        "pool_pre_ping": True,
+        "pool_size": config.db_pool_size,
+        "max_overflow": config.db_max_overflow,
+        "pool_timeout": 3,
+        "pool_recycle": 1800,
+        "connect_args": {
+            "connect_timeout": config.db_connect_timeout,
+            "options": f"-c statement_timeout={config.db_statement_timeout_ms} -c TimeZone=UTC",
+            "application_name": "pagenow-user-api",
+        },
+    }
+
+
+def configure_flask(app: Flask, config: Config) -> None:
+    from .jsonprovider import OrjsonProvider
+
+    app.json = OrjsonProvider(app)
+    app.config.update(
+        PAGENOW_CONFIG=config,
+        SQLALCHEMY_DATABASE_URI=config.database_url,
+        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(config),
+        MAX_CONTENT_LENGTH=config.max_content_length,
+        API_TITLE="PageNow User API",
+        API_VERSION="1.0.0",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="/docs",
+        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/",
+        API_SPEC_OPTIONS={
+            "components": {
+                "securitySchemes": {
+                    "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+                }
+            },
+        },
+    )
+    if config.database_read_url:
+        app.config["SQLALCHEMY_BINDS"] = {"reader": {"url": config.database_read_url, **_engine_options(config)}}
+
+
+def init_extensions(app: Flask, config: Config) -> None:
+    from .auth import init_auth
+    from .users.images import init_images
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=_migrations_dir())
+    api.init_app(app)
+    init_auth(app, config)
+    init_images(app, config)
+
+
+def _migrations_dir() -> str:
+    import os
+
+    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "migrations")
+
+
+def register_blueprints(app: Flask) -> None:
+    from .core.routes import blp as core_blp
+    from .users.routes import blp as users_blp
+
+    for blueprint in (core_blp, users_blp):
+        api.register_blueprint(blueprint)
+    # Models of every table, so migrations and metadata see all four.
+    from .friendships import models as _friendships  # noqa: F401
+    from .share_notifications import models as _shares  # noqa: F401
+
+
+CORS_HEADERS = {
+    "Access-Control-Allow-Methods": "GET, POST, PUT, DELETE, OPTIONS",
+    "Access-Control-Allow-Headers": "authorization, content-type, x-request-id",
+    "Access-Control-Max-Age": "600",
+}
+
+
+def register_http_conventions(app: Flask) -> None:
+    from .errors import register_error_handlers
+
+    register_error_handlers(app)
+
+    @app.before_request
+    def answer_preflight():
+        # Preflight never needs a token and must work on every path.
+        if request.method == "OPTIONS":
+            return app.json.response({})
+
+    @app.after_request
+    def add_cors_headers(response):
+        origin = request.headers.get("Origin")
+        response.headers["Access-Control-Allow-Origin"] = origin or "*"
+        if origin:
+            response.headers.add("Vary", "Origin")
+        if request.method == "OPTIONS":
+            response.headers.update(CORS_HEADERS)
+        return response

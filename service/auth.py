@@ -1,0 +1,211 @@
+"""Cognito ID-token authentication (API.md §2): RS256 only, JWKS cached in memory."""
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import threading
+import time
+import urllib.request
+from collections import OrderedDict
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+import flask_smorest
+from flask import current_app, g, request
+from jose import jwk, jwt
+from jose.exceptions import JOSEError
+
+from .errors import ApiError
+
+log = logging.getLogger(__name__)
+
+LEEWAY_SECONDS = 60
+JWKS_REFETCH_INTERVAL = 10.0
+JWKS_FETCH_TIMEOUT = 3.0
+
+
+class Unauthorized(ApiError):
+    status = 401
+
+
+@dataclass(frozen=True)
+class Caller:
+    user_id: str
+    email: str
+
+
+def fetch_jwks_document(url: str) -> dict:
+    """Read a JWKS from http(s):// or file:/// (the latter for tests and air-gapped setups)."""
+    parsed = urlparse(url)
+    if parsed.scheme == "file":
+        with open(parsed.path, "rb") as fh:
+            return json.load(fh)
+    if parsed.scheme not in ("http", "https"):
+        raise ValueError("unsupported JWKS URL scheme")
+    with urllib.request.urlopen(url, timeout=JWKS_FETCH_TIMEOUT) as resp:  # noqa: S310 (scheme checked)
+        return json.load(resp)
+
+
+class JwksCache:
+    """Keys by kid; an unknown kid triggers at most one refetch per interval, so random
+    kids cannot make us hammer Cognito."""
+
+    def __init__(self, url: str, fetch=fetch_jwks_document, interval: float = JWKS_REFETCH_INTERVAL):
+        self.url = url
+        self._fetch = fetch
+        self._interval = interval
+        self._keys: dict[str, object] = {}
+        self._last_fetch: float | None = None
+        self._lock = threading.Lock()
+        self.fetch_count = 0
+
+    def _refresh_locked(self) -> None:
+        self._last_fetch = time.monotonic()
+        self.fetch_count += 1
+        try:
+            document = self._fetch(self.url)
+        except Exception as exc:  # keep the keys we had; log without the URL's query
+            log.error("JWKS fetch failed: %s", type(exc).__name__)
+            return
+        keys = {}
+        for entry in document.get("keys", []) if isinstance(document, dict) else []:
+            kid = entry.get("kid") if isinstance(entry, dict) else None
+            if not isinstance(kid, str) or entry.get("kty") != "RSA":
+                continue
+            try:
+                keys[kid] = jwk.construct(entry, "RS256")
+            except JOSEError:
+                log.warning("JWKS entry %s is not a usable RSA key", kid)
+        self._keys = keys
+
+    def get(self, kid: str):
+        key = self._keys.get(kid)
+        if key is not None:
+            return key
+        with self._lock:
+            key = self._keys.get(kid)
+            if key is not None:
+                return key
+            due = self._last_fetch is None or time.monotonic() - self._last_fetch >= self._interval
+            if due:
+                self._refresh_locked()
+            return self._keys.get(kid)
+
+
+class TokenVerifier:
+    def __init__(self, *, issuer: str, audience: str, jwks: JwksCache, cache_size: int = 4096):
+        self.issuer = issuer
+        self.audience = audience
+        self.jwks = jwks
+        # Verified tokens by their exact text: clients reuse one token for up to an hour,
+        # so this skips the RSA check on repeat requests. Expiry is re-checked on every hit.
+        self._verified: OrderedDict[str, tuple[float, Caller]] = OrderedDict()
+        self._cache_size = cache_size
+        self._cache_lock = threading.Lock()
+
+    def verify(self, token: str) -> Caller:
+        now = time.time()
+        with self._cache_lock:
+            hit = self._verified.get(token)
+            if hit is not None:
+                if hit[0] + LEEWAY_SECONDS > now:
+                    self._verified.move_to_end(token)
+                    return hit[1]
+                del self._verified[token]
+        exp, caller = self._verify_uncached(token, now)
+        with self._cache_lock:
+            self._verified[token] = (exp, caller)
+            while len(self._verified) > self._cache_size:
+                self._verified.popitem(last=False)
+        return caller
+
+    def _verify_uncached(self, token: str, now: float) -> tuple[float, Caller]:
+        try:
+            header = jwt.get_unverified_header(token)
+        except JOSEError:
+            raise Unauthorized("Malformed token") from None
+        if not isinstance(header, dict) or header.get("alg") != "RS256":
+            raise Unauthorized("Token algorithm must be RS256")
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise Unauthorized("Token has no key id")
+        key = self.jwks.get(kid)
+        if key is None:
+            raise Unauthorized("Token signed by an unknown key")
+        try:
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=["RS256"],
+                audience=self.audience,
+                issuer=self.issuer,
+                options={
+                    "leeway": LEEWAY_SECONDS,
+                    "require_exp": True,
+                    "require_aud": True,
+                    "require_iss": True,
+                    "verify_at_hash": False,
+                },
+            )
+        except JOSEError as exc:
+            raise Unauthorized(_describe(exc)) from None
+        iat = claims.get("iat")
+        if isinstance(iat, (int, float)) and iat > now + LEEWAY_SECONDS:
+            raise Unauthorized("Token issued in the future")
+        if claims.get("token_use") != "id":
+            raise Unauthorized("An ID token is required")
+        user_id = claims.get("cognito:username")
+        email = claims.get("email")
+        if not isinstance(user_id, str) or not user_id or not isinstance(email, str) or not email:
+            raise Unauthorized("Token lacks cognito:username or email")
+        exp = claims.get("exp")
+        if not isinstance(exp, (int, float)):
+            raise Unauthorized("Token has no valid expiry")
+        return float(exp), Caller(user_id=user_id, email=email)
+
+
+def _describe(exc: Exception) -> str:
+    name = type(exc).__name__
+    if name == "ExpiredSignatureError":
+        return "Token has expired"
+    if name == "JWTClaimsError":
+        return "Token claims are not valid for this service"
+    return "Token signature or format is invalid"
+
+
+def bearer_token() -> str:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized("Missing or malformed Authorization header (expected 'Bearer <token>')")
+    return token
+
+
+def current_caller() -> Caller:
+    caller = g.get("caller")
+    if caller is None:
+        caller = current_app.extensions["token_verifier"].verify(bearer_token())
+        g.caller = caller
+        g.user_id = caller.user_id
+    return caller
+
+
+def auth_required(func):
+    """Authenticate before anything else (argument parsing included): 401 comes first."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        current_caller()
+        return func(*args, **kwargs)
+
+    documented = flask_smorest.Blueprint.doc(security=[{"bearerAuth": []}])(wrapper)
+    return documented
+
+
+def init_auth(app, config) -> None:
+    jwks = JwksCache(config.jwks_url)
+    app.extensions["token_verifier"] = TokenVerifier(
+        issuer=config.cognito_issuer, audience=config.cognito_app_client_id, jwks=jwks
+    )

@@ -1,0 +1,105 @@
+"""Configuration, read from the environment once at start-up."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+
+class ConfigError(RuntimeError):
+    """A required setting is missing or malformed; the message names it."""
+
+
+def _required(env: dict, name: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise ConfigError(f"missing required environment variable {name}")
+    return value
+
+
+def database_url_from_env(env: dict) -> str:
+    """DATABASE_URL, or one assembled from the RDS_* parts (Elastic Beanstalk/Ansible style)."""
+    url = env.get("DATABASE_URL", "").strip()
+    if url:
+        return _normalise_pg_url(url)
+    if env.get("RDS_HOST", "").strip():
+        host = _required(env, "RDS_HOST")
+        user = _required(env, "RDS_USERNAME")
+        password = env.get("RDS_PASSWORD", "")
+        name = _required(env, "RDS_DB_NAME")
+        port = env.get("RDS_PORT", "5432").strip() or "5432"
+        return (
+            f"postgresql+psycopg2://{quote(user, safe='')}:{quote(password, safe='')}"
+            f"@{host}:{port}/{quote(name, safe='')}"
+        )
+    raise ConfigError("missing required environment variable DATABASE_URL (or RDS_HOST and friends)")
+
+
+def _normalise_pg_url(url: str) -> str:
+    # Heroku-style postgres:// URLs are refused by SQLAlchemy 2.
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg2://" + url[len("postgresql://"):]
+    return url
+
+
+def _int(env: dict, name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"environment variable {name} must be an integer") from None
+
+
+@dataclass(frozen=True)
+class Config:
+    database_url: str
+    cognito_region: str
+    cognito_pool_id: str
+    cognito_app_client_id: str
+    cognito_jwks_url: str | None = None
+    database_read_url: str | None = None
+    profile_image_bucket_name: str | None = None
+    aws_region: str | None = None
+    # S3 endpoint override: only for tests against a local moto server.
+    s3_endpoint_url: str | None = None
+    # Small pool per process: RDS Proxy does the real pooling in production.
+    db_pool_size: int = 5
+    db_max_overflow: int = 5
+    db_connect_timeout: int = 3
+    db_statement_timeout_ms: int = 5000
+    max_content_length: int = 1024 * 1024
+    log_level: str = "INFO"
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def cognito_issuer(self) -> str:
+        return f"https://cognito-idp.{self.cognito_region}.amazonaws.com/{self.cognito_pool_id}"
+
+    @property
+    def jwks_url(self) -> str:
+        return self.cognito_jwks_url or f"{self.cognito_issuer}/.well-known/jwks.json"
+
+    @classmethod
+    def from_env(cls, env: dict | None = None) -> "Config":
+        env = dict(os.environ if env is None else env)
+        read_url = env.get("DATABASE_READ_URL", "").strip()
+        return cls(
+            database_url=database_url_from_env(env),
+            database_read_url=_normalise_pg_url(read_url) if read_url else None,
+            cognito_region=_required(env, "COGNITO_REGION"),
+            cognito_pool_id=_required(env, "COGNITO_POOL_ID"),
+            cognito_app_client_id=_required(env, "COGNITO_APP_CLIENT_ID"),
+            cognito_jwks_url=env.get("COGNITO_JWKS_URL", "").strip() or None,
+            profile_image_bucket_name=env.get("PROFILE_IMAGE_BUCKET_NAME", "").strip() or None,
+            aws_region=(env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "").strip() or None,
+            s3_endpoint_url=env.get("S3_ENDPOINT_URL", "").strip() or None,
+            db_pool_size=_int(env, "DB_POOL_SIZE", 5),
+            db_max_overflow=_int(env, "DB_MAX_OVERFLOW", 5),
+            db_connect_timeout=_int(env, "DB_CONNECT_TIMEOUT", 3),
+            db_statement_timeout_ms=_int(env, "DB_STATEMENT_TIMEOUT_MS", 5000),
+            log_level=env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO",
+        )

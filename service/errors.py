@@ -1,0 +1,113 @@
+"""The one error body, {"message": ...}, and the handlers that produce it."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, TimeoutError as PoolTimeout
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    """A domain failure with a status code and a message that is safe to show."""
+
+    status = 400
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.message = message
+        if status is not None:
+            self.status = status
+
+
+def _flatten(errors, prefix="") -> list[str]:
+    """Turn marshmallow/webargs nested errors into 'field: reason' strings."""
+    out: list[str] = []
+    if isinstance(errors, dict):
+        for key, value in errors.items():
+            # webargs nests by location ("json", "query", ...); the location adds nothing.
+            name = prefix if key in ("json", "query", "view_args", "path", "_schema") else (
+                f"{prefix}.{key}" if prefix else str(key)
+            )
+            out.extend(_flatten(value, name))
+    elif isinstance(errors, (list, tuple)):
+        for item in errors:
+            out.extend(_flatten(item, prefix))
+    else:
+        out.append(f"{prefix}: {errors}" if prefix else str(errors))
+    return out
+
+
+def error_response(status: int, message: str, errors=None, headers=None):
+    body = {"message": message}
+    if errors:
+        body["errors"] = errors
+    resp = jsonify(body)
+    resp.status_code = status
+    for key, value in (headers or {}).items():
+        resp.headers[key] = value
+    return resp
+
+
+def handle_http_exception(exc: HTTPException):
+    data = getattr(exc, "data", None) or {}
+    errors = data.get("errors") or data.get("messages")
+    status = exc.code or 500
+    if errors and status in (400, 422):
+        status = 400
+        details = _flatten(errors)
+        message = "Invalid request: " + "; ".join(details[:10]) if details else "Invalid request"
+    else:
+        message = data.get("message") or exc.description or exc.name
+    headers = dict(data.get("headers") or {})
+    if status == 405 and exc.get_response().headers.get("Allow"):
+        headers["Allow"] = exc.get_response().headers["Allow"]
+    if status >= 500:
+        log.error("HTTP %s raised: %s", status, exc.name)
+    return error_response(status, message, errors, headers)
+
+
+def handle_api_error(exc: ApiError):
+    headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'} if exc.status == 401 else None
+    return error_response(exc.status, exc.message, headers=headers)
+
+
+def handle_integrity_error(exc: IntegrityError):
+    # A constraint the route did not pre-check fired (usually a race): the state conflicts.
+    from .extensions import db
+
+    db.session.rollback()
+    log.info("integrity conflict: %s", getattr(getattr(exc.orig, "diag", None), "constraint_name", None))
+    return error_response(409, "The request conflicts with the current state")
+
+
+def _is_unavailable(exc: Exception) -> bool:
+    if isinstance(exc, (OperationalError, PoolTimeout)):
+        return True
+    # statement_timeout cancels surface as QueryCanceled (a DBAPIError subclass).
+    orig = getattr(exc, "orig", None)
+    return isinstance(exc, DBAPIError) and type(orig).__name__ in ("QueryCanceled", "AdminShutdown")
+
+
+def handle_unexpected(exc: Exception):
+    from .extensions import db
+
+    try:
+        db.session.rollback()
+    except Exception:  # the connection may be gone; the pool discards it
+        pass
+    if _is_unavailable(exc):
+        log.error("database unavailable: %s", type(exc).__name__)
+        return error_response(503, "Service temporarily unavailable, please retry", headers={"Retry-After": "1"})
+    # Traceback goes to the log only; the client sees nothing of the internals.
+    log.exception("unhandled error")
+    return error_response(500, "Internal server error")
+
+
+def register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(ApiError, handle_api_error)
+    app.register_error_handler(IntegrityError, handle_integrity_error)
+    app.register_error_handler(Exception, handle_unexpected)

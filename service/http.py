@@ -1,0 +1,129 @@
+"""Request parsing shared by every resource: JSON bodies whatever the content type,
+400 (never 422) on validation errors, strict booleans, base-10 paging integers."""
+from __future__ import annotations
+
+import json
+import re
+
+import flask_smorest
+from flask import request
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+from webargs import core
+from webargs.flaskparser import FlaskParser
+
+from .errors import ApiError
+
+
+class JsonAnyContentTypeParser(FlaskParser):
+    """The web client posts JSON with text/plain (or no) content type; parse it anyway."""
+
+    DEFAULT_VALIDATION_STATUS = 400
+    DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, "json": EXCLUDE, "query": EXCLUDE}
+
+    def _raw_load_json(self, req):
+        return core.parse_json(req.get_data(cache=True))
+
+    def _handle_invalid_json_error(self, error, req, *args, **kwargs):
+        raise ApiError("Request body is not valid JSON")
+
+
+class Blueprint(flask_smorest.Blueprint):
+    ARGUMENTS_PARSER = JsonAnyContentTypeParser()
+
+
+class StrictBoolean(fields.Boolean):
+    """JSON true/false only: no "yes", 1 or "true"."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if value is True or value is False:
+            return value
+        raise self.make_error("invalid")
+
+
+class QueryBoolean(fields.Boolean):
+    """Query-string booleans: true/false/1/0, case-insensitive."""
+
+    _map = {"true": True, "1": True, "false": False, "0": False}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str) and value.lower() in self._map:
+            return self._map[value.lower()]
+        raise ValidationError("Must be one of true, false, 1, 0.")
+
+
+_INT_RE = re.compile(r"^[+-]?[0-9]+$")
+# Offsets beyond any real table size behave as "past the end" without overflowing bigint.
+_INT_CEILING = 10**15
+
+
+class QueryInt(fields.Integer):
+    """A base-10 integer from the query string (no '1_0', '1.0', ' 1')."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            raise ValidationError("Must be a base-10 integer.")
+        if isinstance(value, str) and not _INT_RE.match(value):
+            raise ValidationError("Must be a base-10 integer.")
+        number = int(value)
+        if number < 0:
+            raise ValidationError("Must not be negative.")
+        return min(number, _INT_CEILING)
+
+
+def paging_schema(default_limit: int, max_limit: int) -> type[Schema]:
+    """A query schema with limit/offset; limit above the maximum is clamped, not refused."""
+
+    class PagingArgs(Schema):
+        class Meta:
+            unknown = EXCLUDE
+
+        limit = QueryInt(
+            load_default=default_limit,
+            metadata={"description": f"Page size (default {default_limit}, values above {max_limit} are clamped)"},
+        )
+        offset = QueryInt(load_default=0, metadata={"description": "Rows to skip"})
+
+        def load(self, *args, **kwargs):
+            data = super().load(*args, **kwargs)
+            data["limit"] = min(data["limit"], max_limit)
+            return data
+
+    PagingArgs.__name__ = f"Paging{default_limit}Max{max_limit}Args"
+    return PagingArgs
+
+
+def json_body():
+    """The request body parsed as JSON whatever the content type (for array bodies)."""
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        raise ApiError("Request body is required")
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError("Request body is not valid JSON") from None
+
+
+def load_string_array(value, *, max_items: int, max_length: int, name: str = "body") -> list[str]:
+    """Validate a JSON array of non-empty strings, keeping order and duplicates."""
+    field = fields.List(
+        fields.String(validate=validate.Length(min=1, max=max_length)),
+        validate=validate.Length(max=max_items),
+    )
+    try:
+        return field.deserialize(value)
+    except ValidationError as err:
+        raise ApiError(f"Invalid {name}: must be an array of at most {max_items} non-empty strings "
+                       f"of at most {max_length} characters") from err
+
+
+class MessageSchema(Schema):
+    message = fields.String(required=True)
+
+
+class SuccessSchema(Schema):
+    success = fields.Boolean(required=True)
+
+
+class CountSchema(Schema):
+    count_1 = fields.Integer(required=True, metadata={"description": "Read by the web client"})
+    count = fields.Integer(required=True)

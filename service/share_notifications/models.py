@@ -1,0 +1,41 @@
+"""share_notification_table (one row per share) and share_notification_seen_table
+(one row per recipient; seen_at NULL = unseen)."""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import DateTime, ForeignKey, Index, String, Uuid, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+from ..users.models import UTC_NOW
+
+
+class ShareNotification(db.Model):
+    __tablename__ = "share_notification_table"
+    __table_args__ = (
+        Index("ix_share_notification_table_event_id", "event_id"),
+        Index("ix_share_notification_table_user_id", "user_id"),
+    )
+
+    event_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, server_default=text("gen_random_uuid()"))
+    user_id: Mapped[str | None] = mapped_column(String, ForeignKey("user_table.user_id"), nullable=True)
+    sent_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=False), nullable=False, server_default=UTC_NOW)
+    url: Mapped[str] = mapped_column(String, nullable=False)
+    title: Mapped[str] = mapped_column(String, nullable=False)
+    sent_to: Mapped[str | None] = mapped_column(String, ForeignKey("user_table.user_id"), nullable=True)
+
+
+class ShareNotificationSeen(db.Model):
+    __tablename__ = "share_notification_seen_table"
+    __table_args__ = (
+        Index("ix_share_notification_seen_table_event_id", "event_id"),
+        Index("ix_share_notification_seen_table_user_id", "user_id"),
+    )
+
+    event_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("share_notification_table.event_id"), primary_key=True
+    )
+    user_id: Mapped[str] = mapped_column(String, ForeignKey("user_table.user_id"), primary_key=True)
+    seen_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=False), nullable=True)

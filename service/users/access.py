@@ -1,0 +1,33 @@
+"""Caller lookups shared by every resource."""
+from __future__ import annotations
+
+from ..auth import current_caller
+from ..errors import ApiError
+from . import queries
+from .models import User
+
+
+class NotFound(ApiError):
+    status = 404
+
+
+def registered_caller() -> User:
+    """The caller's own user_table row, or 404 "User not found" (clients use it to detect
+    "not registered yet")."""
+    user = queries.get_user(current_caller().user_id)
+    if user is None:
+        raise NotFound("User not found")
+    return user
+
+
+def require_registered() -> str:
+    """Like registered_caller() without loading the row; returns the caller's id."""
+    user_id = current_caller().user_id
+    if not queries.user_exists(user_id):
+        raise NotFound("User not found")
+    return user_id
+
+
+def require_user_exists(user_id: str, message: str = "User not found") -> None:
+    if not queries.user_exists(user_id):
+        raise NotFound(message)

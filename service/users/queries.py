@@ -1,0 +1,107 @@
+"""Every statement on user_table."""
+from __future__ import annotations
+
+from sqlalchemy import select, update
+
+from ..extensions import db
+from ..timeutil import utcnow
+from .defaults import DEFAULT_ALLOW_DOMAINS, DEFAULT_DENY_DOMAINS
+from .models import User
+
+PRIVATE_FLAGS = ("gender", "school", "work", "location")
+
+
+def get_user(user_id: str) -> User | None:
+    return db.session.get(User, user_id)
+
+
+def user_exists(user_id: str) -> bool:
+    return db.session.scalar(select(User.user_id).where(User.user_id == user_id)) is not None
+
+
+def email_taken_by_other(email: str, user_id: str) -> bool:
+    owner = db.session.scalar(select(User.user_id).where(User.email == email))
+    return owner is not None and owner != user_id
+
+
+def create_user(user_id: str, email: str, first_name: str, last_name: str, dob=None, gender: str = "") -> User:
+    user = User(
+        user_id=user_id,
+        email=email,
+        first_name=first_name,
+        last_name=last_name,
+        dob=dob,
+        gender=gender or "",
+        description="",
+        school="",
+        work="",
+        location="",
+        share_mode="default_none",
+        email_public=False,
+        dob_public=False,
+        gender_public=False,
+        school_public=False,
+        work_public=False,
+        location_public=False,
+        domain_allow_array=list(DEFAULT_ALLOW_DOMAINS),
+        domain_deny_array=list(DEFAULT_DENY_DOMAINS),
+        created_at=utcnow(),
+    )
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def update_user(user: User, email: str, fields: dict) -> User:
+    for name, value in fields.items():
+        setattr(user, name, value)
+    user.email = email
+    db.session.flush()
+    return user
+
+
+def set_domain_array(user: User, share_type: str, domains: list[str]) -> User:
+    if share_type == "allow":
+        user.domain_allow_array = domains
+    else:
+        user.domain_deny_array = domains
+    db.session.flush()
+    return user
+
+
+def set_profile_image(user_id: str, extension: str | None) -> None:
+    db.session.execute(
+        update(User)
+        .where(User.user_id == user_id)
+        .values(
+            profile_image_extension=extension,
+            profile_image_uploaded_at=utcnow() if extension is not None else None,
+        )
+    )
+
+
+def get_users_in_order(user_ids: list[str]) -> list[User]:
+    """Users for the given ids, unknown ids skipped, in the order given."""
+    if not user_ids:
+        return []
+    found = {u.user_id: u for u in db.session.scalars(select(User).where(User.user_id.in_(user_ids)))}
+    return [found[uid] for uid in user_ids if uid in found]
+
+
+def public_view(user: User) -> dict:
+    """The public profile: private fields are null unless their *_public flag is set."""
+    view = {
+        "user_id": user.user_id,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "description": user.description,
+        "profile_image_extension": user.profile_image_extension,
+        "profile_image_uploaded_at": user.profile_image_uploaded_at,
+        # dob_public cannot be set through the API; honour it if a sibling set it.
+        "dob": user.dob if user.dob_public else None,
+        "friendship_state": None,
+        "mutual_friend_count": None,
+    }
+    for name in PRIVATE_FLAGS:
+        view[name] = getattr(user, name) if getattr(user, f"{name}_public") else None
+    return view

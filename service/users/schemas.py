@@ -1,0 +1,179 @@
+"""Marshmallow schemas for user profiles (API.md §3, §4.2)."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+
+from ..http import StrictBoolean
+
+_DOB_RE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+SHARE_MODES = ("default_none", "default_all")
+DOMAIN_ARRAY_MAX_ITEMS = 1000
+DOMAIN_MAX_LENGTH = 253
+
+
+class TrimmedName(fields.String):
+    """1–100 characters after trimming; stored trimmed."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs).strip()
+        if not 1 <= len(value) <= 100:
+            raise ValidationError("Must be 1 to 100 characters after trimming.")
+        return value
+
+
+class LooseDate(fields.Field):
+    """YYYY-M-D with 1–2 digit month and day (the web client sends '1996-03-2');
+    a real calendar date, not in the future."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if value is None:
+            return None
+        match = _DOB_RE.match(value) if isinstance(value, str) else None
+        if not match:
+            raise ValidationError("Must be a date as YYYY-MM-DD.")
+        try:
+            date = dt.date(*(int(part) for part in match.groups()))
+        except ValueError:
+            raise ValidationError("Not a real calendar date.") from None
+        if date > dt.datetime.now(dt.timezone.utc).date():
+            raise ValidationError("Must not be in the future.")
+        return date
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return value.isoformat() if value is not None else None
+
+
+def _string(max_length: int, **kwargs):
+    return fields.String(validate=validate.Length(max=max_length), **kwargs)
+
+
+def _domain_array():
+    return fields.List(
+        fields.String(validate=validate.Length(min=1, max=DOMAIN_MAX_LENGTH)),
+        required=True,
+        validate=validate.Length(max=DOMAIN_ARRAY_MAX_ITEMS),
+    )
+
+
+class UserCreateSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    first_name = TrimmedName(required=True)
+    last_name = TrimmedName(required=True)
+    dob = LooseDate(load_default=None, allow_none=True, metadata={"type": "string", "example": "1996-03-2"})
+    gender = _string(200, load_default="", allow_none=True)
+
+
+class UserUpdateSchema(Schema):
+    """Every field required; user_id, email, dob, image fields and created_at are not updatable."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    first_name = TrimmedName(required=True)
+    last_name = TrimmedName(required=True)
+    description = _string(500, required=True)
+    share_mode = fields.String(required=True, validate=validate.OneOf(SHARE_MODES))
+    domain_allow_array = _domain_array()
+    domain_deny_array = _domain_array()
+    gender = _string(200, required=True)
+    school = _string(200, required=True)
+    work = _string(200, required=True)
+    location = _string(200, required=True)
+    email_public = StrictBoolean(required=True)
+    gender_public = StrictBoolean(required=True)
+    school_public = StrictBoolean(required=True)
+    work_public = StrictBoolean(required=True)
+    location_public = StrictBoolean(required=True)
+
+
+class ShareTypeSchema(Schema):
+    share_type = fields.String(required=True, validate=validate.OneOf(("allow", "deny")))
+
+
+class _Timestamp(fields.DateTime):
+    """Naive UTC, ISO-8601 without offset (clients append 'Z' themselves)."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return value.isoformat() if value is not None else None
+
+
+class UserPrivateSchema(Schema):
+    user_id = fields.String(required=True)
+    email = fields.String(required=True)
+    first_name = fields.String(required=True)
+    last_name = fields.String(required=True)
+    description = fields.String(required=True)
+    dob = fields.Date(allow_none=True, required=True)
+    gender = fields.String(required=True)
+    school = fields.String(required=True)
+    work = fields.String(required=True)
+    location = fields.String(required=True)
+    email_public = fields.Boolean(required=True)
+    dob_public = fields.Boolean(required=True)
+    gender_public = fields.Boolean(required=True)
+    school_public = fields.Boolean(required=True)
+    work_public = fields.Boolean(required=True)
+    location_public = fields.Boolean(required=True)
+    share_mode = fields.String(required=True)
+    domain_allow_array = fields.List(fields.String(), required=True)
+    domain_deny_array = fields.List(fields.String(), required=True)
+    profile_image_extension = fields.String(allow_none=True, required=True)
+    profile_image_uploaded_at = _Timestamp(allow_none=True, required=True)
+    friendship_state = fields.Constant(None, allow_none=True, required=True)
+    mutual_friend_count = fields.Constant(None, allow_none=True, required=True)
+
+
+class UserPublicSchema(Schema):
+    user_id = fields.String(required=True)
+    first_name = fields.String(required=True)
+    last_name = fields.String(required=True)
+    description = fields.String(required=True)
+    profile_image_extension = fields.String(allow_none=True, required=True)
+    profile_image_uploaded_at = _Timestamp(allow_none=True, required=True)
+    dob = fields.Date(allow_none=True, required=True)
+    gender = fields.String(allow_none=True, required=True)
+    school = fields.String(allow_none=True, required=True)
+    work = fields.String(allow_none=True, required=True)
+    location = fields.String(allow_none=True, required=True)
+    friendship_state = fields.Constant(None, allow_none=True, required=True)
+    mutual_friend_count = fields.Constant(None, allow_none=True, required=True)
+
+
+class UserSummarySchema(Schema):
+    """Base fields of every list entry; endpoints add their own extras."""
+
+    user_id = fields.String(required=True)
+    first_name = fields.String(required=True)
+    last_name = fields.String(required=True)
+    description = fields.String(required=True)
+    profile_image_extension = fields.String(allow_none=True, required=True)
+    profile_image_uploaded_at = _Timestamp(allow_none=True, required=True)
+
+
+Timestamp = _Timestamp
+
+
+class ImageExtUploadArgsSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    image_ext = fields.String(required=True, validate=validate.OneOf(("png", "jpeg", "jpg")))
+
+
+class ImageExtArgsSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    image_ext = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9]{1,10}\Z"))
+
+
+class ImageExtArrayArgsSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    image_ext_arr = fields.String(required=True, metadata={"description": "Comma list, same length as ids"})

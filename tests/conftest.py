@@ -1,0 +1,127 @@
+"""Session: a scratch database on a real PostgreSQL, migrated with `flask db upgrade`.
+Per test: everything runs inside one outer transaction that is rolled back."""
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+from sqlalchemy import text
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from pg import PostgresServer  # noqa: E402
+from tokens import CLIENT_ID, POOL_ID, REGION, TestKey, claims_for, sign, write_jwks  # noqa: E402
+
+from service import create_app  # noqa: E402
+from service.config import Config  # noqa: E402
+from service.extensions import db  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    server = PostgresServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def signing_key():
+    return TestKey("test-key-1")
+
+
+@pytest.fixture(scope="session")
+def jwks_path(tmp_path_factory, signing_key):
+    path = tmp_path_factory.mktemp("jwks") / "jwks.json"
+    write_jwks(path, signing_key)
+    return path
+
+
+def make_config(database_url: str, jwks_path, **overrides) -> Config:
+    values = dict(
+        database_url=database_url,
+        cognito_region=REGION,
+        cognito_pool_id=POOL_ID,
+        cognito_app_client_id=CLIENT_ID,
+        cognito_jwks_url=f"file://{jwks_path}",
+        profile_image_bucket_name="pagenow-test-images",
+        aws_region="us-east-1",
+        log_level="WARNING",
+    )
+    values.update(overrides)
+    return Config(**values)
+
+
+def migrate_to_head(app) -> None:
+    from flask_migrate import upgrade
+
+    with app.app_context():
+        upgrade()
+
+
+@pytest.fixture(scope="session")
+def database_url(pg_server):
+    url = pg_server.create_database()
+    yield url
+    pg_server.drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def app(database_url, jwks_path):
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    application = create_app(make_config(database_url, jwks_path))
+    application.config["TESTING"] = True
+    migrate_to_head(application)
+    return application
+
+
+@pytest.fixture()
+def db_conn(app):
+    """One connection in an outer transaction; the app's session joins it via savepoints."""
+    with app.app_context():
+        engines = db.engines
+        engine = engines[None]
+        conn = engine.connect()
+        outer = conn.begin()
+        engines[None] = conn
+        try:
+            yield conn
+        finally:
+            db.session.remove()
+            engines[None] = engine
+            outer.rollback()
+            conn.close()
+
+
+@pytest.fixture()
+def client(app, db_conn):
+    return app.test_client()
+
+
+@pytest.fixture()
+def token_for(signing_key):
+    def make(user_id: str, email: str | None = None, **claims) -> str:
+        return sign(claims_for(user_id, email, **claims), signing_key)
+
+    return make
+
+
+@pytest.fixture()
+def auth_headers(token_for):
+    def make(user_id: str, email: str | None = None, **claims) -> dict:
+        return {"Authorization": f"Bearer {token_for(user_id, email, **claims)}"}
+
+    return make
+
+
+@pytest.fixture()
+def sql(db_conn):
+    """Run SQL on the test's connection (sees the app's uncommitted-to-disk writes)."""
+
+    def run(statement: str, **params):
+        return db_conn.execute(text(statement), params)
+
+    return run

@@ -1,0 +1,16 @@
+def test_ping(client):
+    resp = client.get("/ping")
+    assert resp.status_code == 200
+    assert resp.get_json() == "pong"
+    assert resp.headers["Content-Type"].startswith("application/json")
+
+
+def test_register_and_get(client, auth_headers, sql):
+    headers = auth_headers("u1")
+    resp = client.post("/users/me", data='{"first_name": " Ada ", "last_name": "L", "dob": "1996-03-2"}',
+                       headers={**headers, "Content-Type": "text/plain"})
+    assert resp.status_code == 200, resp.get_json()
+    body = resp.get_json()
+    assert body["first_name"] == "Ada" and body["dob"] == "1996-03-02"
+    assert client.get("/users/me", headers=headers).get_json()["user_id"] == "u1"
+    assert sql("select count(*) from user_table").scalar() == 1
