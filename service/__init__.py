@@ -75,6 +75,11 @@ def configure_flask(app: Flask, config: Config) -> None:
 
 
 def init_extensions(app: Flask, config: Config) -> None:
+    # Models of every table, so metadata (and migrations) see all four.
+    from .friendships import models as _friendships  # noqa: F401
+    from .share_notifications import models as _shares  # noqa: F401
+    from .users import models as _users  # noqa: F401
+
     from .auth import init_auth
     from .users.images import init_images
 
@@ -93,13 +98,13 @@ def _migrations_dir() -> str:
 
 def register_blueprints(app: Flask) -> None:
     from .core.routes import blp as core_blp
+    from .friendships.routes import blp as friendships_blp
+    from .search.routes import blp as search_blp
+    from .share_notifications.routes import blp as shares_blp
     from .users.routes import blp as users_blp
 
-    for blueprint in (core_blp, users_blp):
+    for blueprint in (core_blp, users_blp, friendships_blp, search_blp, shares_blp):
         api.register_blueprint(blueprint)
-    # Models of every table, so migrations and metadata see all four.
-    from .friendships import models as _friendships  # noqa: F401
-    from .share_notifications import models as _shares  # noqa: F401
 
 
 CORS_HEADERS = {
