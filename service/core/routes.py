@@ -1,6 +1,12 @@
 """Liveness and static share warnings (API.md §4.1)."""
+import logging
+
 from flask import jsonify
 from flask.views import MethodView
+from sqlalchemy import text
+
+from ..errors import error_response
+from ..extensions import db
 
 from ..auth import auth_required
 from ..http import Blueprint
@@ -15,6 +21,21 @@ class Ping(MethodView):
     def get(self):
         """Liveness: answers without touching the database"""
         return jsonify("pong")
+
+
+@blp.route("/health")
+class Health(MethodView):
+    @blp.response(200, {"type": "object", "properties": {"status": {"type": "string"}, "database": {"type": "string"}}})
+    @blp.doc(responses={"503": {"$ref": "#/components/responses/DEFAULT_ERROR"}})
+    def get(self):
+        """Readiness: 200 when the database answers, 503 otherwise"""
+        try:
+            db.session.execute(text("SELECT 1"))
+        except Exception as exc:  # any failure to reach the database means "not ready"
+            db.session.rollback()
+            logging.getLogger(__name__).warning("readiness check failed: %s", type(exc).__name__)
+            return error_response(503, "Database unavailable")
+        return jsonify({"status": "ok", "database": "ok"})
 
 
 @blp.route("/domains/share/warnings")

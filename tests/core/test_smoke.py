@@ -14,3 +14,9 @@ def test_register_and_get(client, auth_headers, sql):
     assert body["first_name"] == "Ada" and body["dob"] == "1996-03-02"
     assert client.get("/users/me", headers=headers).get_json()["user_id"] == "u1"
     assert sql("select count(*) from user_table").scalar() == 1
+
+
+def test_health_checks_database(client):
+    resp = client.get("/health")
+    assert resp.status_code == 200
+    assert resp.get_json() == {"status": "ok", "database": "ok"}
