@@ -1,0 +1,30 @@
+"""Search indexes on user_table (created by migration 0002), declared here so schema
+comparisons see them. They need pg_trgm; `info["requires_extension"]` marks them for
+comparisons against a server without it, where the migration skips them."""
+from __future__ import annotations
+
+from sqlalchemy import Index, func, literal_column
+
+from ..users.models import User
+
+_table = User.__table__
+
+email_trgm_index = Index(
+    "ix_user_table_email_trgm",
+    func.lower(_table.c.email).label("email_lower"),
+    postgresql_using="gin",
+    postgresql_ops={"email_lower": "gin_trgm_ops"},
+    info={"requires_extension": "pg_trgm"},
+)
+
+full_name_trgm_index = Index(
+    "ix_user_table_full_name_trgm",
+    # Spelled as PostgreSQL prints it back, so alembic's index comparison sees no change.
+    func.lower(literal_column("(first_name::text || ' '::text) || last_name::text")).label("full_name_lower"),
+    postgresql_using="gin",
+    postgresql_ops={"full_name_lower": "gin_trgm_ops"},
+    info={"requires_extension": "pg_trgm"},
+    _table=_table,  # the textual expression names no Column, so bind the table explicitly
+)
+
+TRGM_INDEXES = (email_trgm_index, full_name_trgm_index)
