@@ -17,6 +17,8 @@ class ShareNotification(db.Model):
     __table_args__ = (
         Index("ix_share_notification_table_event_id", "event_id"),
         Index("ix_share_notification_table_user_id", "user_id"),
+        # The sent list: one sender's rows in their display order (migration 0003).
+        Index("ix_share_notification_table_user_id_sent_at", "user_id", text("sent_at DESC"), "event_id"),
     )
 
     event_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, server_default=text("gen_random_uuid()"))
@@ -32,6 +34,13 @@ class ShareNotificationSeen(db.Model):
     __table_args__ = (
         Index("ix_share_notification_seen_table_event_id", "event_id"),
         Index("ix_share_notification_seen_table_user_id", "user_id"),
+        # Unread lists and badges: only unseen rows, which stay few (migration 0003).
+        Index(
+            "ix_share_notification_seen_table_user_id_unseen",
+            "user_id",
+            "event_id",
+            postgresql_where=text("seen_at IS NULL"),
+        ),
     )
 
     event_id: Mapped[uuid.UUID] = mapped_column(

@@ -1,4 +1,133 @@
-"""Routes of the share_notifications resource (being built; see the issue for this resource)."""
-from ..http import Blueprint
+"""Share notifications: broadcast to friends, personal shares, received, mark read, sent
+(API.md §4.7, §5.6)."""
+from __future__ import annotations
 
-blp = Blueprint("share_notifications", __name__, description="share_notifications")
+from flask import jsonify
+from flask.views import MethodView
+
+from ..auth import auth_required, current_caller
+from ..errors import ApiError
+from ..extensions import db
+from ..friendships.queries import are_friends
+from ..http import Blueprint, SuccessSchema, json_body
+from ..users.access import require_registered, require_user_exists
+from . import queries
+from .schemas import (
+    READ_BODY_DOC,
+    RECEIVED_DEFAULT_LIMIT,
+    RECEIVED_MAX_LIMIT,
+    SENT_DEFAULT_LIMIT,
+    SENT_MAX_LIMIT,
+    PersonalShareCreateSchema,
+    ReceivedArgsSchema,
+    SentArgsSchema,
+    ShareCreateSchema,
+    ShareReceivedSchema,
+    ShareSentSchema,
+    load_read_event_ids,
+)
+
+blp = Blueprint(
+    "share_notifications",
+    __name__,
+    url_prefix="/notifications/share",
+    description="Pages shared with friends: broadcasts, personal shares, read state",
+)
+
+ERRORS_DOC = {"default": {"$ref": "#/components/responses/DEFAULT_ERROR"}}
+EVENT_ID_DOC = {"type": "string", "format": "uuid"}
+
+
+class Forbidden(ApiError):
+    status = 403
+
+
+@blp.route("")
+class Shares(MethodView):
+    @auth_required
+    @blp.arguments(ShareCreateSchema)
+    @blp.response(200, EVENT_ID_DOC)
+    @blp.doc(responses=ERRORS_DOC)
+    def post(self, args):
+        """Share a page with every accepted friend; returns the new event id
+
+        One notification row and one unseen recipient row per accepted friend at send
+        time, written in one transaction. Zero friends is fine. `sent_to` is ignored.
+        """
+        sender_id = require_registered()
+        event_id = queries.create_broadcast(sender_id, args["url"], args["title"])
+        db.session.commit()
+        return jsonify(str(event_id))
+
+    @auth_required
+    @blp.arguments(ReceivedArgsSchema, location="query")
+    @blp.response(200, ShareReceivedSchema(many=True))
+    @blp.doc(
+        responses=ERRORS_DOC,
+        description=(
+            "Order: `sent_at` DESC, then `event_id`. Paging: `limit` defaults to "
+            f"{RECEIVED_DEFAULT_LIMIT} (values above {RECEIVED_MAX_LIMIT} are clamped), so a "
+            "client that sends no paging parameters gets its whole list as before unless it "
+            f"holds more than {RECEIVED_DEFAULT_LIMIT} notifications; the default equals the "
+            "largest batch `POST /notifications/share/read` accepts."
+        ),
+    )
+    def get(self, args):
+        """Notifications shared with the caller, newest first"""
+        return queries.list_received(current_caller().user_id, args["is_read"], args["limit"], args["offset"])
+
+
+@blp.route("/personal")
+class PersonalShare(MethodView):
+    @auth_required
+    @blp.arguments(PersonalShareCreateSchema)
+    @blp.response(200, EVENT_ID_DOC)
+    @blp.doc(responses=ERRORS_DOC)
+    def post(self, args):
+        """Share a page with one accepted friend; returns the new event id"""
+        caller_id = current_caller().user_id
+        sent_to = args["sent_to"]
+        if sent_to == caller_id:
+            raise ApiError("Cannot share with yourself")
+        require_registered()
+        require_user_exists(sent_to, "Recipient not found")
+        if not are_friends(caller_id, sent_to):
+            raise Forbidden("You can only share with an accepted friend")
+        event_id = queries.create_personal_share(caller_id, sent_to, args["url"], args["title"])
+        db.session.commit()
+        return jsonify(str(event_id))
+
+
+@blp.route("/read")
+class SharesRead(MethodView):
+    @auth_required
+    @blp.response(200, SuccessSchema)
+    @blp.doc(responses=ERRORS_DOC, requestBody=READ_BODY_DOC)
+    def post(self):
+        """Mark the caller's notifications of these events as seen
+
+        Only the caller's own unseen recipient rows change; an already seen row keeps its
+        first `seen_at`, and events not addressed to the caller are ignored.
+        """
+        event_ids = load_read_event_ids(json_body())
+        queries.mark_read(current_caller().user_id, event_ids)
+        db.session.commit()
+        return {"success": True}
+
+
+@blp.route("/sent")
+class SharesSent(MethodView):
+    @auth_required
+    @blp.arguments(SentArgsSchema, location="query")
+    @blp.response(200, ShareSentSchema(many=True))
+    @blp.doc(
+        responses=ERRORS_DOC,
+        description=(
+            f"Order: `sent_at` DESC, then `event_id`. `limit` defaults to {SENT_DEFAULT_LIMIT}, "
+            f"values above {SENT_MAX_LIMIT} are clamped. `not_seen_count` counts the event's "
+            "recipient rows still unseen (0 for a broadcast that reached nobody)."
+        ),
+    )
+    def get(self, args):
+        """Notifications the caller sent, newest first, with how many are still unseen"""
+        return queries.list_sent(current_caller().user_id, args["limit"], args["offset"])
