@@ -42,7 +42,8 @@ class ReceivedArgsSchema(paging_schema(RECEIVED_DEFAULT_LIMIT, RECEIVED_MAX_LIMI
     )
 
 
-SentArgsSchema = paging_schema(SENT_DEFAULT_LIMIT, SENT_MAX_LIMIT)
+class SentArgsSchema(paging_schema(SENT_DEFAULT_LIMIT, SENT_MAX_LIMIT)):
+    """limit/offset only; a named subclass keeps its OpenAPI component name unique."""
 
 
 class ReadItemSchema(Schema):
