@@ -18,7 +18,14 @@ def create_app(config: Config | None = None) -> Flask:
     init_extensions(app, config)
     register_blueprints(app)
     register_http_conventions(app)
+    register_commands(app)
     return app
+
+
+def register_commands(app: Flask) -> None:
+    from .seed import seed_command
+
+    app.cli.add_command(seed_command)
 
 
 def configure_logging(config: Config) -> None:
