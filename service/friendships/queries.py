@@ -1,9 +1,13 @@
 """Every statement on friendship_table. Other resources ask here for friend relations."""
 from __future__ import annotations
 
-from sqlalchemy import and_, exists, or_, select, union_all
+from sqlalchemy import and_, case, delete, exists, func, intersect, literal_column, or_, select, union_all, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from ..extensions import db
+from ..search.queries import escape_like
+from ..timeutil import utcnow
+from ..users.models import User
 from .models import Friendship
 
 
@@ -30,3 +34,170 @@ def are_friends(user_a: str, user_b: str) -> bool:
         )
     )
     return bool(db.session.scalar(stmt))
+
+
+# --- Rows between two users -------------------------------------------------------------
+
+def _between(user_a: str, user_b: str):
+    return or_(
+        and_(Friendship.user_id1 == user_a, Friendship.user_id2 == user_b),
+        and_(Friendship.user_id1 == user_b, Friendship.user_id2 == user_a),
+    )
+
+
+def get_friendship_between(user_a: str, user_b: str) -> Friendship | None:
+    """The row linking the two users, whichever of them sent the request."""
+    return db.session.scalar(select(Friendship).where(_between(user_a, user_b)).limit(1))
+
+
+def get_sent_request(requester: str, addressee: str) -> Friendship | None:
+    return db.session.get(Friendship, (requester, addressee))
+
+
+def create_request(requester: str, addressee: str) -> bool:
+    """Insert a pending row; False when any row already links the pair (either direction).
+    The unique pair index decides, so crossing concurrent requests leave exactly one row."""
+    stmt = (
+        pg_insert(Friendship)
+        .values(user_id1=requester, user_id2=addressee, requested_at=utcnow(), accepted_at=None)
+        .on_conflict_do_nothing()
+        .returning(Friendship.user_id1)
+    )
+    return db.session.execute(stmt).first() is not None
+
+
+def accept_request(requester: str, addressee: str) -> str:
+    """'accepted', 'already_friends' (first accepted_at kept) or 'missing'."""
+    accepted = db.session.execute(
+        update(Friendship)
+        .where(Friendship.user_id1 == requester, Friendship.user_id2 == addressee,
+               Friendship.accepted_at.is_(None))
+        .values(accepted_at=utcnow())
+        .returning(Friendship.user_id1)
+    ).first()
+    if accepted is not None:
+        return "accepted"
+    if are_friends(requester, addressee):
+        return "already_friends"
+    return "missing"
+
+
+def decline_request(requester: str, addressee: str) -> bool:
+    """Delete the pending request requester -> addressee; False when there is none."""
+    deleted = db.session.execute(
+        delete(Friendship)
+        .where(Friendship.user_id1 == requester, Friendship.user_id2 == addressee,
+               Friendship.accepted_at.is_(None))
+        .returning(Friendship.user_id1)
+    ).first()
+    return deleted is not None
+
+
+def delete_friendship(user_a: str, user_b: str) -> bool:
+    """Delete the row between the two, in whichever order it is stored (cancel or unfriend)."""
+    deleted = db.session.execute(
+        delete(Friendship).where(_between(user_a, user_b)).returning(Friendship.user_id1)
+    ).first()
+    return deleted is not None
+
+
+# --- Lists of users -----------------------------------------------------------------------
+
+SUMMARY_COLUMNS = (
+    User.user_id,
+    User.first_name,
+    User.last_name,
+    User.description,
+    User.profile_image_extension,
+    User.profile_image_uploaded_at,
+)
+LIST_ORDER = (User.first_name, User.last_name, User.user_id)
+FULL_NAME = func.lower(User.first_name + literal_column("' '") + User.last_name)
+
+
+def _page(stmt, limit: int | None, offset: int):
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return stmt.offset(offset) if offset else stmt
+
+
+def _relations_of(user_id: str):
+    """user_id's rows in either direction as (other_id, accepted_at): state per other user."""
+    return union_all(
+        select(Friendship.user_id2.label("other_id"), Friendship.accepted_at).where(Friendship.user_id1 == user_id),
+        select(Friendship.user_id1.label("other_id"), Friendship.accepted_at).where(Friendship.user_id2 == user_id),
+    ).cte("caller_rel")
+
+
+def list_received_requests(user_id: str) -> list:
+    """Pending requests received by user_id, newest first, with the requester's summary."""
+    stmt = (
+        select(*SUMMARY_COLUMNS, Friendship.requested_at)
+        .join(Friendship, Friendship.user_id1 == User.user_id)
+        .where(Friendship.user_id2 == user_id, Friendship.accepted_at.is_(None))
+        .order_by(Friendship.requested_at.desc(), User.user_id)
+    )
+    return list(db.session.execute(stmt).mappings())
+
+
+def list_friends(user_id: str, caller_id: str, limit: int, offset: int) -> list:
+    """Accepted friends of user_id, each with the caller's friendship_state (§5.1)."""
+    friends = accepted_friend_ids_select(user_id).subquery("friends")
+    rel = _relations_of(caller_id)
+    state = case(
+        (User.user_id == caller_id, 0),
+        (rel.c.other_id.is_(None), 0),
+        (rel.c.accepted_at.is_(None), 1),
+        else_=2,
+    ).label("friendship_state")
+    stmt = (
+        select(*SUMMARY_COLUMNS, state)
+        .join(friends, friends.c.friend_id == User.user_id)
+        .outerjoin(rel, rel.c.other_id == User.user_id)
+        .order_by(*LIST_ORDER)
+    )
+    return list(db.session.execute(_page(stmt, limit, offset)).mappings())
+
+
+def count_friends(user_id: str) -> int:
+    friends = accepted_friend_ids_select(user_id).subquery("friends")
+    return db.session.scalar(select(func.count()).select_from(friends))
+
+
+def _mutual_ids(caller_id: str, user_id: str):
+    return intersect(accepted_friend_ids_select(caller_id), accepted_friend_ids_select(user_id)).subquery("mutual")
+
+
+def list_mutual_friends(caller_id: str, user_id: str, limit: int, offset: int) -> list:
+    """Users who are accepted friends of both the caller and user_id."""
+    mutual = _mutual_ids(caller_id, user_id)
+    stmt = select(*SUMMARY_COLUMNS).join(mutual, mutual.c.friend_id == User.user_id).order_by(*LIST_ORDER)
+    return list(db.session.execute(_page(stmt, limit, offset)).mappings())
+
+
+def count_mutual_friends(caller_id: str, user_id: str) -> int:
+    return db.session.scalar(select(func.count()).select_from(_mutual_ids(caller_id, user_id)))
+
+
+def list_all_friends(user_id: str) -> list:
+    friends = accepted_friend_ids_select(user_id).subquery("friends")
+    stmt = select(*SUMMARY_COLUMNS).join(friends, friends.c.friend_id == User.user_id).order_by(*LIST_ORDER)
+    return list(db.session.execute(stmt).mappings())
+
+
+def search_friends(user_id: str, kind: str, term: str, exact: bool, limit: int, offset: int) -> list:
+    """user_id's accepted friends whose email / full name contains (or equals) term,
+    case-insensitive and literal (%, _ and \\ are plain characters)."""
+    field = func.lower(User.email) if kind == "email" else FULL_NAME
+    if exact:
+        condition = field == func.lower(term)
+    else:
+        condition = field.like(func.lower(f"%{escape_like(term)}%"), escape="\\")
+    friends = accepted_friend_ids_select(user_id).subquery("friends")
+    stmt = (
+        select(*SUMMARY_COLUMNS)
+        .join(friends, friends.c.friend_id == User.user_id)
+        .where(condition)
+        .order_by(*LIST_ORDER)
+    )
+    return list(db.session.execute(_page(stmt, limit, offset)).mappings())

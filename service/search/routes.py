@@ -1,4 +1,53 @@
-"""Routes of the search resource (being built; see the issue for this resource)."""
-from ..http import Blueprint
+"""User search by email or name, ranked (API.md §4.5, §5.4)."""
+from __future__ import annotations
 
-blp = Blueprint("search", __name__, description="search")
+from flask.views import MethodView
+
+from ..auth import auth_required, current_caller
+from ..errors import ApiError
+from ..http import Blueprint
+from . import queries
+from .schemas import TERM_MAX_LENGTH, SearchPagingArgs, UserSearchResultSchema
+
+blp = Blueprint("search", __name__, url_prefix="/users/search", description="Ranked user search")
+
+ERRORS_DOC = {"default": {"$ref": "#/components/responses/DEFAULT_ERROR"}}
+SEARCH_DESCRIPTION = (
+    "All registered users except the caller whose {field} contains the term, case-insensitively and "
+    "literally (%, _ and \\ are plain characters). The term is one URL-encoded path segment of 1 to "
+    f"{TERM_MAX_LENGTH} characters (longer → 400). Ranking: friendship_state DESC, mutual_friend_count "
+    "DESC, match (starts with > ends with > contains) DESC, user_id DESC; limit is clamped to 15."
+)
+TERM_DOC = {
+    "in": "path", "name": "term", "required": True,
+    "schema": {"type": "string", "minLength": 1, "maxLength": TERM_MAX_LENGTH},
+}
+
+
+def _search(kind: str, term: str, paging: dict) -> list:
+    if len(term) > TERM_MAX_LENGTH:
+        raise ApiError(f"Search term must be at most {TERM_MAX_LENGTH} characters")
+    return queries.search_users(kind, current_caller().user_id, term, paging["limit"], paging["offset"])
+
+
+@blp.route("/email/<path:term>", parameters=[TERM_DOC])
+class SearchByEmail(MethodView):
+    @auth_required
+    @blp.arguments(SearchPagingArgs, location="query")
+    @blp.response(200, UserSearchResultSchema(many=True))
+    @blp.doc(responses=ERRORS_DOC, description=SEARCH_DESCRIPTION.format(field="email"))
+    def get(self, paging, term):
+        """Search users by email"""
+        return _search("email", term, paging)
+
+
+@blp.route("/name/<path:term>", parameters=[TERM_DOC])
+class SearchByName(MethodView):
+    @auth_required
+    @blp.arguments(SearchPagingArgs, location="query")
+    @blp.response(200, UserSearchResultSchema(many=True))
+    @blp.doc(responses=ERRORS_DOC,
+             description=SEARCH_DESCRIPTION.format(field="'first_name last_name'"))
+    def get(self, paging, term):
+        """Search users by full name"""
+        return _search("name", term, paging)

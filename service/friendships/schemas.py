@@ -1,0 +1,67 @@
+"""Marshmallow schemas for friendships and friend lists (API.md §3, §4.3, §4.6)."""
+from __future__ import annotations
+
+from marshmallow import EXCLUDE, Schema, fields, validate
+
+from ..http import QueryBoolean, paging_schema
+from ..users.schemas import Timestamp, UserSummarySchema
+
+TERM_MAX_LENGTH = 200
+
+
+def _user_id(**kwargs):
+    return fields.String(required=True, validate=validate.Length(min=1), **kwargs)
+
+
+class FriendRequestCreateSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    user_id2 = _user_id(metadata={"description": "The addressee"})
+
+
+class FriendRequestAcceptSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    user_id1 = _user_id(metadata={"description": "The requester"})
+
+
+class FriendshipDeleteSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    user_id1 = _user_id()
+    user_id2 = _user_id()
+
+
+class FriendshipSchema(Schema):
+    """One friendship_table row; the endpoints answer JSON null when there is none."""
+
+    user_id1 = fields.String(required=True, metadata={"description": "Requester"})
+    user_id2 = fields.String(required=True, metadata={"description": "Addressee"})
+    requested_at = Timestamp(required=True)
+    accepted_at = Timestamp(allow_none=True, required=True, metadata={"description": "null while pending"})
+
+
+class FriendEntrySchema(UserSummarySchema):
+    friendship_state = fields.Integer(
+        required=True, metadata={"description": "Caller's relation: 0 none (or the caller), 1 pending, 2 friends"}
+    )
+
+
+class FriendRequestEntrySchema(UserSummarySchema):
+    requested_at = Timestamp(required=True)
+
+
+class FriendSearchEntrySchema(UserSummarySchema):
+    friendship_state = fields.Constant(2, required=True)
+    mutual_friend_count = fields.Constant(None, allow_none=True, required=True)
+
+
+FriendsPagingArgs = paging_schema(15, 100)
+MutualFriendsPagingArgs = paging_schema(15, 15)
+
+
+class FriendSearchArgsSchema(paging_schema(10, 15)):
+    exact = QueryBoolean(load_default=False, metadata={"description": "Whole-field match instead of contains"})

@@ -1,0 +1,16 @@
+"""Marshmallow schemas for user search (API.md §4.5)."""
+from __future__ import annotations
+
+from marshmallow import fields
+
+from ..http import paging_schema
+from ..users.schemas import UserSummarySchema
+
+TERM_MAX_LENGTH = 200
+
+SearchPagingArgs = paging_schema(15, 15)
+
+
+class UserSearchResultSchema(UserSummarySchema):
+    friendship_state = fields.Integer(required=True, metadata={"description": "0 none, 1 pending, 2 friends"})
+    mutual_friend_count = fields.Integer(required=True)
