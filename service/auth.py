@@ -51,17 +51,20 @@ class JwksCache:
     """Keys by kid; an unknown kid triggers at most one refetch per interval, so random
     kids cannot make us hammer Cognito."""
 
-    def __init__(self, url: str, fetch=fetch_jwks_document, interval: float = JWKS_REFETCH_INTERVAL):
+    def __init__(self, url: str, fetch=fetch_jwks_document, interval: float = JWKS_REFETCH_INTERVAL,
+                 clock=time.monotonic):
         self.url = url
         self._fetch = fetch
         self._interval = interval
+        # Injectable so tests can step time instead of sleeping through the interval.
+        self._clock = clock
         self._keys: dict[str, object] = {}
         self._last_fetch: float | None = None
         self._lock = threading.Lock()
         self.fetch_count = 0
 
     def _refresh_locked(self) -> None:
-        self._last_fetch = time.monotonic()
+        self._last_fetch = self._clock()
         self.fetch_count += 1
         try:
             document = self._fetch(self.url)
@@ -87,7 +90,7 @@ class JwksCache:
             key = self._keys.get(kid)
             if key is not None:
                 return key
-            due = self._last_fetch is None or time.monotonic() - self._last_fetch >= self._interval
+            due = self._last_fetch is None or self._clock() - self._last_fetch >= self._interval
             if due:
                 self._refresh_locked()
             return self._keys.get(kid)
