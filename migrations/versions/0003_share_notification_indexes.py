@@ -1,7 +1,8 @@
 """Indexes for share-notification reads (issue 4).
 
-- unseen recipient rows per user (the unread list and the extension's badge), partial on
-  seen_at IS NULL so it stays small as notifications are read;
+- unseen recipient rows per user (the unread list and the extension's badge) and per
+  event (the sent list's not_seen_count, index-only), both partial on seen_at IS NULL so
+  they stay small as notifications are read;
 - notifications per sender by sent_at DESC, event_id (the sent list's order and paging).
 The original ix_* indexes stay: sibling services may rely on them.
 
@@ -26,6 +27,12 @@ def upgrade():
         postgresql_where=sa.text("seen_at IS NULL"),
     )
     op.create_index(
+        "ix_share_notification_seen_table_event_id_unseen",
+        "share_notification_seen_table",
+        ["event_id"],
+        postgresql_where=sa.text("seen_at IS NULL"),
+    )
+    op.create_index(
         "ix_share_notification_table_user_id_sent_at",
         "share_notification_table",
         ["user_id", sa.text("sent_at DESC"), "event_id"],
@@ -34,4 +41,5 @@ def upgrade():
 
 def downgrade():
     op.drop_index("ix_share_notification_table_user_id_sent_at", table_name="share_notification_table")
+    op.drop_index("ix_share_notification_seen_table_event_id_unseen", table_name="share_notification_seen_table")
     op.drop_index("ix_share_notification_seen_table_user_id_unseen", table_name="share_notification_seen_table")

@@ -41,6 +41,8 @@ class ShareNotificationSeen(db.Model):
             "event_id",
             postgresql_where=text("seen_at IS NULL"),
         ),
+        # not_seen_count of the sent list, answered from the index alone (migration 0003).
+        Index("ix_share_notification_seen_table_event_id_unseen", "event_id", postgresql_where=text("seen_at IS NULL")),
     )
 
     event_id: Mapped[uuid.UUID] = mapped_column(

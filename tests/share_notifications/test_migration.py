@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 NEW_INDEXES = {
     "ix_share_notification_seen_table_user_id_unseen",
+    "ix_share_notification_seen_table_event_id_unseen",
     "ix_share_notification_table_user_id_sent_at",
 }
 ORIGINAL_INDEXES = {
