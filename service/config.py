@@ -73,6 +73,8 @@ class Config:
     db_statement_timeout_ms: int = 5000
     max_content_length: int = 1024 * 1024
     log_level: str = "INFO"
+    # Release identifier set by the deploy; /health reports it so a rolling deploy can wait for it.
+    release_version: str | None = None
     extra: dict = field(default_factory=dict)
 
     @property
@@ -102,4 +104,5 @@ class Config:
             db_connect_timeout=_int(env, "DB_CONNECT_TIMEOUT", 3),
             db_statement_timeout_ms=_int(env, "DB_STATEMENT_TIMEOUT_MS", 5000),
             log_level=env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO",
+            release_version=env.get("RELEASE_VERSION", "").strip() or None,
         )

@@ -1,7 +1,7 @@
 """Liveness and static share warnings (API.md §4.1)."""
 import logging
 
-from flask import jsonify
+from flask import current_app, jsonify
 from flask.views import MethodView
 from sqlalchemy import text
 
@@ -25,7 +25,7 @@ class Ping(MethodView):
 
 @blp.route("/health")
 class Health(MethodView):
-    @blp.response(200, {"type": "object", "properties": {"status": {"type": "string"}, "database": {"type": "string"}}})
+    @blp.response(200, {"type": "object", "properties": {"status": {"type": "string"}, "database": {"type": "string"}, "release": {"type": "string"}}})
     @blp.doc(responses={"503": {"$ref": "#/components/responses/DEFAULT_ERROR"}})
     def get(self):
         """Readiness: 200 when the database answers, 503 otherwise"""
@@ -35,7 +35,11 @@ class Health(MethodView):
             db.session.rollback()
             logging.getLogger(__name__).warning("readiness check failed: %s", type(exc).__name__)
             return error_response(503, "Database unavailable")
-        return jsonify({"status": "ok", "database": "ok"})
+        body = {"status": "ok", "database": "ok"}
+        release = current_app.config["PAGENOW_CONFIG"].release_version
+        if release:
+            body["release"] = release
+        return jsonify(body)
 
 
 @blp.route("/domains/share/warnings")
