@@ -2,10 +2,12 @@
 Per test: everything runs inside one outer transaction that is rolled back."""
 from __future__ import annotations
 
+import contextvars
 import os
 import sys
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import text
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -68,12 +70,22 @@ def database_url(pg_server):
     pg_server.drop_database(url)
 
 
+class FreshContextClient(FlaskClient):
+    """Runs each request in an empty contextvars context so it gets its own app context,
+    `g` and session, as in production; otherwise requests would reuse the test's app
+    context and one request's caller (g.caller) would leak into the next."""
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
 @pytest.fixture(scope="session")
 def app(database_url, jwks_path):
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
     application = create_app(make_config(database_url, jwks_path))
     application.config["TESTING"] = True
+    application.test_client_class = FreshContextClient
     migrate_to_head(application)
     return application
 
