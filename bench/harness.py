@@ -1,0 +1,559 @@
+"""Benchmark harness: seed (or reuse) a database, serve it with gunicorn in its production
+configuration, drive every endpoint family with wrk, time each endpoint's SQL directly,
+and write a Markdown table. See bench/README.md."""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+
+import psycopg2
+from psycopg2 import sql as pgsql
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+
+from service.seed import SeedParams, default_shares_per_user  # noqa: E402
+from tokens import CLIENT_ID, POOL_ID, REGION, TestKey, claims_for, sign, write_jwks  # noqa: E402
+
+VENV_BIN = os.path.join(ROOT, ".venv", "bin")
+SHARE_URL_PREFIX = "https://bench.pagenow.invalid/share/"
+DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+# name, method + path shown in the table, req/s target from issue 7 (None: 2x the original)
+ENDPOINTS = [
+    ("ping", "GET /ping", 4000),
+    ("own_profile", "GET /users/me", 1500),
+    ("public_profile", "GET /users/id/{other}", 2000),
+    ("id_list_50", "GET /users/ids/{50 ids}", None),
+    ("search_name", "GET /users/search/name/{term}", 200),
+    ("search_email", "GET /users/search/email/{term}", 200),
+    ("friends", "GET /users/id/{friend}/friends?limit=15", 800),
+    ("mutual_friends", "GET /users/id/{friend}/mutual-friends", 800),
+    ("mutual_count", "GET /users/id/{friend}/mutual-friends/count", 1000),
+    ("received_requests", "GET /friendship/requests", 1000),
+    ("unread_notifications", "GET /notifications/share?is_read=false", 600),
+    ("sent_notifications", "GET /notifications/share/sent", 800),
+    ("broadcast_share", "POST /notifications/share", 400),
+]
+ENDPOINT_NAMES = [e[0] for e in ENDPOINTS]
+# Statements whose plans go into the report (the issue asks for search and mutual friends).
+PLAN_ENDPOINTS = ("search_name", "search_email", "mutual_friends", "mutual_count", "friends",
+                  "unread_notifications", "sent_notifications")
+
+
+def log(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------- database
+
+def db_url_for(admin_url: str, name: str) -> str:
+    parts = urllib.parse.urlsplit(admin_url)
+    return urllib.parse.urlunsplit(parts._replace(path="/" + name))
+
+
+def ensure_database(admin_url: str, name: str) -> None:
+    conn = psycopg2.connect(admin_url)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+            if cur.fetchone() is None:
+                log(f"creating database {name}")
+                cur.execute(pgsql.SQL("CREATE DATABASE {}").format(pgsql.Identifier(name)))
+    finally:
+        conn.close()
+
+
+def libpq_url(url: str) -> str:
+    return url.replace("postgresql+psycopg2://", "postgresql://", 1)
+
+
+def database_comment(url: str) -> str | None:
+    conn = psycopg2.connect(libpq_url(url))
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = current_database()")
+            return cur.fetchone()[0]
+    finally:
+        conn.close()
+
+
+def service_env(database_url: str, jwks_path: str | None = None, **extra) -> dict:
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=database_url,
+        COGNITO_REGION=REGION,
+        COGNITO_POOL_ID=POOL_ID,
+        COGNITO_APP_CLIENT_ID=CLIENT_ID,
+        FLASK_APP="wsgi:app",
+        AWS_ACCESS_KEY_ID=env.get("AWS_ACCESS_KEY_ID", "bench"),
+        AWS_SECRET_ACCESS_KEY=env.get("AWS_SECRET_ACCESS_KEY", "bench"),
+        AWS_REGION=env.get("AWS_REGION", "us-east-1"),
+        PROFILE_IMAGE_BUCKET_NAME=env.get("PROFILE_IMAGE_BUCKET_NAME", "pagenow-bench"),
+    )
+    if jwks_path:
+        env["COGNITO_JWKS_URL"] = f"file://{jwks_path}"
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+def migrate_and_seed(database_url: str, params: SeedParams, reseed: bool) -> str:
+    env = service_env(database_url, LOG_LEVEL="WARNING")
+    subprocess.run([os.path.join(VENV_BIN, "flask"), "db", "upgrade"], cwd=ROOT, env=env, check=True,
+                   stdout=subprocess.DEVNULL)
+    if not reseed and database_comment(database_url) == params.signature():
+        log("database already seeded with these parameters: reusing it")
+        return "reused"
+    log(f"seeding {params.users:,} users (seed {params.seed}, {params.shares_per_user:g} shares/user)")
+    started = time.monotonic()
+    subprocess.run(
+        [os.path.join(VENV_BIN, "flask"), "seed", "--users", str(params.users), "--seed", str(params.seed),
+         "--shares-per-user", str(params.shares_per_user)],
+        cwd=ROOT, env=env, check=True,
+    )
+    return f"seeded in {time.monotonic() - started:.0f}s"
+
+
+def table_counts(database_url: str) -> dict:
+    conn = psycopg2.connect(libpq_url(database_url))
+    try:
+        with conn.cursor() as cur:
+            counts = {}
+            for table in ("user_table", "friendship_table", "share_notification_table", "share_notification_seen_table"):
+                # Planner estimate after VACUUM ANALYZE: exact counts of 20M rows take seconds.
+                cur.execute("SELECT reltuples::bigint FROM pg_class WHERE relname = %s", (table,))
+                counts[table] = int(cur.fetchone()[0])
+            cur.execute("SELECT count(*) FROM user_table")
+            counts["user_table"] = cur.fetchone()[0]
+            return counts
+    finally:
+        conn.close()
+
+
+def cleanup_bench_writes(database_url: str) -> int:
+    """Remove the shares the broadcast runs created, so a reused database stays as seeded."""
+    conn = psycopg2.connect(libpq_url(database_url))
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                "CREATE TEMP TABLE bench_events AS SELECT event_id FROM share_notification_table "
+                "WHERE url LIKE %s",
+                (SHARE_URL_PREFIX + "%",),
+            )
+            cur.execute("DELETE FROM share_notification_seen_table s USING bench_events b WHERE s.event_id = b.event_id")
+            cur.execute("DELETE FROM share_notification_table s USING bench_events b WHERE s.event_id = b.event_id")
+            removed = cur.rowcount
+        conn.commit()
+        return removed
+    finally:
+        conn.close()
+
+
+# ---------------------------------------------------------------- workload data
+
+def sample_workload(database_url: str, key: TestKey, n_users: int, seed: int) -> dict:
+    """Pre-signed tokens for a deterministic sample of seeded users, each with one of their
+    accepted friends and another user; 50-id lists; name and email search terms."""
+    rng = random.Random(seed)
+    conn = psycopg2.connect(libpq_url(database_url))
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                """
+                SELECT u.user_id, u.email, u.first_name, u.last_name,
+                       (SELECT CASE WHEN f.user_id1 = u.user_id THEN f.user_id2 ELSE f.user_id1 END
+                        FROM friendship_table f
+                        WHERE (f.user_id1 = u.user_id OR f.user_id2 = u.user_id) AND f.accepted_at IS NOT NULL
+                        ORDER BY md5(f.user_id1 || f.user_id2) LIMIT 1) AS friend
+                FROM (SELECT * FROM user_table ORDER BY md5(user_id || %s) LIMIT %s) u
+                """,
+                (str(seed), n_users),
+            )
+            rows = [r for r in cur.fetchall() if r[4] is not None]
+            cur.execute("SELECT user_id FROM user_table ORDER BY md5(user_id || %s) LIMIT 5000", (f"ids{seed}",))
+            pool = [r[0] for r in cur.fetchall()]
+    finally:
+        conn.close()
+    if not rows:
+        raise SystemExit("no seeded user with a friend: seed the database first")
+    users = []
+    for i, (user_id, email, _first, _last, friend) in enumerate(rows):
+        other = rows[(i + len(rows) // 2) % len(rows)][0]
+        users.append({"token": sign(claims_for(user_id, email), key), "id": user_id, "friend": friend, "other": other})
+    id_lists = [",".join(rng.sample(pool, min(50, len(pool)))) for _ in range(100)]
+    name_terms, email_terms = [], []
+    for user_id, email, first, last, _friend in rows:
+        # What a person types to find someone: full name, first name + start of the last
+        # name, or a last name; for email the whole address or its name part.
+        name_terms.append(rng.choice([f"{first} {last}", f"{first} {last[:3]}", last]))
+        local = email.split("@")[0]
+        email_terms.append(rng.choice([email, local, local.rstrip("0123456789")]))
+    return {
+        "users": users,
+        "id_lists": id_lists,
+        "name_terms": [urllib.parse.quote(t, safe="") for t in name_terms],
+        "email_terms": [urllib.parse.quote(t, safe="") for t in email_terms],
+        "share_url_prefix": SHARE_URL_PREFIX,
+    }
+
+
+def lua_literal(value) -> str:
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"[{lua_literal(k)}] = {lua_literal(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "{\n" + ",\n".join(lua_literal(v) for v in value) + "\n}"
+    if isinstance(value, str):
+        return json.dumps(value)  # JSON string escapes are valid Lua for this ASCII data
+    return repr(value)
+
+
+def request_for(endpoint: str, user: dict, data: dict, rng: random.Random) -> tuple[str, str, bool, dict | None]:
+    """The same requests bench/wrk/endpoint.lua builds (used for SQL capture)."""
+    paths = {
+        "ping": ("GET", "/ping", False),
+        "own_profile": ("GET", "/users/me", True),
+        "public_profile": ("GET", f"/users/id/{user['other']}", False),
+        "id_list_50": ("GET", f"/users/ids/{rng.choice(data['id_lists'])}", False),
+        "search_name": ("GET", f"/users/search/name/{rng.choice(data['name_terms'])}", True),
+        "search_email": ("GET", f"/users/search/email/{rng.choice(data['email_terms'])}", True),
+        "friends": ("GET", f"/users/id/{user['friend']}/friends?limit=15", True),
+        "mutual_friends": ("GET", f"/users/id/{user['friend']}/mutual-friends", True),
+        "mutual_count": ("GET", f"/users/id/{user['friend']}/mutual-friends/count", True),
+        "received_requests": ("GET", "/friendship/requests", True),
+        "unread_notifications": ("GET", "/notifications/share?is_read=false", True),
+        "sent_notifications": ("GET", "/notifications/share/sent", True),
+        "broadcast_share": ("POST", "/notifications/share", True),
+    }
+    method, path, auth = paths[endpoint]
+    body = {"url": SHARE_URL_PREFIX + "floor", "title": "bench floor"} if method == "POST" else None
+    return method, path, auth, body
+
+
+# ---------------------------------------------------------------- SQL floor
+
+class SqlFloor:
+    """Captures the statements each endpoint issues (the app in-process, inside a rolled-back
+    transaction) and times them directly through psycopg2."""
+
+    def __init__(self, database_url: str, jwks_path: str, data: dict, samples: int, repeats: int = 5):
+        from sqlalchemy import event
+
+        from service import create_app
+        from service.config import Config
+
+        self.data, self.samples, self.repeats = data, samples, repeats
+        self.app = create_app(Config(
+            database_url=database_url, cognito_region=REGION, cognito_pool_id=POOL_ID,
+            cognito_app_client_id=CLIENT_ID, cognito_jwks_url=f"file://{jwks_path}",
+            profile_image_bucket_name="pagenow-bench", aws_region="us-east-1", log_level="WARNING",
+        ))
+        self.captured: list = []
+        with self.app.app_context():
+            from service.extensions import db
+
+            self.engine = db.engine
+            event.listen(self.engine, "before_cursor_execute", self._capture)
+        self.conn = psycopg2.connect(libpq_url(database_url), options="-c TimeZone=UTC")
+
+    def _capture(self, conn, cursor, statement, parameters, context, executemany):
+        self.captured.append((statement, parameters, executemany))
+
+    def capture(self, endpoint: str, user: dict, rng: random.Random) -> list:
+        from service.extensions import db
+
+        method, path, auth, body = request_for(endpoint, user, self.data, rng)
+        headers = {"Authorization": f"Bearer {user['token']}"} if auth else {}
+        with self.app.app_context():
+            engines = db.engines
+            conn = self.engine.connect()
+            outer = conn.begin()
+            engines[None] = conn
+            self.captured = []
+            try:
+                resp = self.app.test_client().open(path, method=method, headers=headers, json=body)
+                if resp.status_code >= 400:
+                    raise RuntimeError(f"{endpoint}: {method} {path} answered {resp.status_code}")
+                return list(self.captured)
+            finally:
+                db.session.remove()
+                engines[None] = self.engine
+                outer.rollback()
+                conn.close()
+
+    def time_request(self, captured: list) -> list[float]:
+        """Median seconds of each statement, replaying the request's statements in order in
+        one transaction per repetition (later writes may depend on earlier ones), rolled back."""
+        runs = []
+        with self.conn.cursor() as cur:
+            for _ in range(self.repeats):
+                timings = []
+                for statement, parameters, many in captured:
+                    started = time.perf_counter()
+                    if many:
+                        cur.executemany(statement, parameters)
+                    else:
+                        cur.execute(statement, parameters)
+                    if cur.description is not None:
+                        cur.fetchall()
+                    timings.append(time.perf_counter() - started)
+                self.conn.rollback()  # writes are measured, never kept
+                runs.append(timings)
+        return [statistics.median(column) for column in zip(*runs)]
+
+    def measure(self, endpoint: str) -> dict:
+        rng = random.Random(endpoint)
+        per_request, slowest = [], None
+        statements = 0
+        for user in self.data["users"][: self.samples]:
+            captured = self.capture(endpoint, user, rng)
+            statements = len(captured)
+            medians = self.time_request(captured)
+            per_request.append(sum(medians))
+            for seconds, (statement, parameters, many) in zip(medians, captured):
+                if slowest is None or seconds > slowest[0]:
+                    slowest = (seconds, statement, parameters, many)
+        result = {"floor_ms": statistics.median(per_request) * 1000 if statements else None, "statements": statements}
+        if slowest is not None and not slowest[3]:
+            result["plan_statement"] = (slowest[1], slowest[2])
+        return result
+
+    def explain(self, statement, parameters) -> str:
+        with self.conn.cursor() as cur:
+            cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters)
+            plan = "\n".join(r[0] for r in cur.fetchall())
+            query = cur.mogrify(statement, parameters).decode()
+        self.conn.rollback()
+        return query, plan
+
+    def close(self):
+        self.conn.close()
+
+
+# ---------------------------------------------------------------- gunicorn + wrk
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def gunicorn(database_url: str, jwks_path: str, port: int, log_path: str, extra_env: dict):
+    env = service_env(database_url, jwks_path, GUNICORN_BIND=f"127.0.0.1:{port}", **extra_env)
+    with open(log_path, "ab") as logfile:
+        proc = subprocess.Popen(
+            [os.path.join(VENV_BIN, "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"],
+            cwd=ROOT, env=env, stdout=logfile, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"gunicorn exited with {proc.returncode}; see {log_path}")
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as resp:
+                        if resp.status == 200:
+                            break
+                except OSError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"gunicorn did not become ready; see {log_path}")
+                time.sleep(0.2)
+            yield proc
+        finally:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+
+
+def run_wrk(port: int, endpoint: str, data_path: str, duration: float, connections: int, threads: int) -> dict:
+    cmd = [
+        "wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(duration))}s", "--timeout", "5s",
+        "-s", os.path.join(ROOT, "bench", "wrk", "endpoint.lua"), f"http://127.0.0.1:{port}", "--", endpoint, data_path,
+    ]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    for line in out.splitlines():
+        if line.startswith("WRK_RESULT "):
+            result = json.loads(line[len("WRK_RESULT "):])
+            result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
+            result["errors"] = sum(result[k] for k in ("connect", "read", "write", "status", "timeout"))
+            return result
+    raise RuntimeError(f"wrk printed no result for {endpoint}:\n{out}")
+
+
+# ---------------------------------------------------------------- report
+
+def fmt_ms(us_or_ms, unit="us") -> str:
+    if us_or_ms is None:
+        return "–"
+    ms = us_or_ms / 1000 if unit == "us" else us_or_ms
+    return f"{ms:.2f}" if ms < 10 else f"{ms:.1f}"
+
+
+def markdown_table(rows: list[dict]) -> str:
+    lines = [
+        "| endpoint | request | req/s | p50 ms | p99 ms | errors | SQL floor ms (stmts) | p50/floor | target req/s |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        floor = r.get("floor_ms")
+        ratio = f"{(r['p50_us'] / 1000) / floor:.1f}" if floor else "–"
+        floor_text = f"{fmt_ms(floor, 'ms')} ({r['statements']})" if floor else "– (0)"
+        target = r["target"]
+        lines.append(
+            f"| {r['name']} | `{r['request']}` | {r['rps']:,.0f} | {fmt_ms(r['p50_us'])} | {fmt_ms(r['p99_us'])} | "
+            f"{r['errors']} | {floor_text} | {ratio} | {target if target else '2× original'} |"
+        )
+    return "\n".join(lines)
+
+
+def git_revision() -> str:
+    try:
+        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                               capture_output=True, text=True).stdout.strip()
+        return rev + ("+dirty" if dirty else "")
+    except OSError:
+        return "unknown"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--users", type=int, default=100_000)
+    ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--shares-per-user", type=float, default=None)
+    ap.add_argument("--duration", type=float, default=15, help="seconds per endpoint")
+    ap.add_argument("--warmup", type=float, default=3, help="seconds of unmeasured load before each endpoint")
+    ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument("--threads", type=int, default=2, help="wrk threads")
+    ap.add_argument("--tokens", type=int, default=300, help="distinct seeded users the load rotates through")
+    ap.add_argument("--floor-samples", type=int, default=15, help="users per endpoint for the SQL floor")
+    ap.add_argument("--endpoints", default=",".join(ENDPOINT_NAMES), help="comma-separated subset")
+    ap.add_argument("--admin-url", default=os.environ.get("BENCH_ADMIN_URL", DEFAULT_ADMIN_URL))
+    ap.add_argument("--database-url", default=None, help="use this database instead of pagenow_bench_u<users>_s<seed>")
+    ap.add_argument("--reseed", action="store_true", help="seed even if the database already matches")
+    ap.add_argument("--results-dir", default=os.path.join(ROOT, "bench", "results"))
+    ap.add_argument("--label", default="", help="appended to the result file name")
+    ap.add_argument("--no-plans", action="store_true")
+    args = ap.parse_args(argv)
+
+    endpoints = [e for e in ENDPOINTS if e[0] in args.endpoints.split(",")]
+    unknown = set(args.endpoints.split(",")) - set(ENDPOINT_NAMES)
+    if unknown:
+        ap.error(f"unknown endpoints: {', '.join(sorted(unknown))}")
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed (scripts/system-deps.sh installs it)")
+
+    params = SeedParams(
+        users=args.users, seed=args.seed,
+        shares_per_user=default_shares_per_user(args.users) if args.shares_per_user is None else args.shares_per_user,
+    )
+    if args.database_url:
+        database_url = args.database_url
+    else:
+        name = f"pagenow_bench_u{args.users}_s{args.seed}"
+        ensure_database(args.admin_url, name)
+        database_url = db_url_for(args.admin_url, name)
+    database_url = database_url.replace("postgresql://", "postgresql+psycopg2://", 1)
+    seeding = migrate_and_seed(database_url, params, args.reseed)
+    counts = table_counts(database_url)
+
+    os.makedirs(args.results_dir, exist_ok=True)
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    base = os.path.join(args.results_dir, f"{stamp}-u{args.users}{('-' + args.label) if args.label else ''}")
+    workdir = tempfile.mkdtemp(prefix="pagenow-bench-")
+    try:
+        key = TestKey("bench-key-1")
+        jwks_path = os.path.join(workdir, "jwks.json")
+        write_jwks(jwks_path, key)
+        data = sample_workload(database_url, key, args.tokens, args.seed)
+        data_path = os.path.join(workdir, "data.lua")
+        with open(data_path, "w") as fh:
+            fh.write("return " + lua_literal(data) + "\n")
+
+        port = free_port()
+        gunicorn_env = {k: v for k, v in os.environ.items() if k.startswith(("GUNICORN_", "DB_"))}
+        gunicorn_env.setdefault("GUNICORN_ACCESSLOG", os.environ.get("GUNICORN_ACCESSLOG", "-"))
+        load_before = os.getloadavg()[0]
+        rows = []
+        with gunicorn(database_url, jwks_path, port, base + "-gunicorn.log", gunicorn_env):
+            for name, request, target in endpoints:
+                if args.warmup > 0:
+                    run_wrk(port, name, data_path, args.warmup, args.connections, args.threads)
+                log(f"{name}: {args.duration:g}s at {args.connections} connections")
+                result = run_wrk(port, name, data_path, args.duration, args.connections, args.threads)
+                result.update(name=name, request=request, target=target, load=os.getloadavg()[0])
+                log(f"{name}: {result['rps']:,.0f} req/s, p50 {fmt_ms(result['p50_us'])} ms, "
+                    f"p99 {fmt_ms(result['p99_us'])} ms, {result['errors']} errors")
+                rows.append(result)
+        removed = cleanup_bench_writes(database_url)
+
+        log("timing each endpoint's SQL directly (floor)")
+        floor = SqlFloor(database_url, jwks_path, data, args.floor_samples)
+        plans = []
+        try:
+            for row in rows:
+                measured = floor.measure(row["name"])
+                row.update(floor_ms=measured["floor_ms"], statements=measured["statements"])
+                if not args.no_plans and row["name"] in PLAN_ENDPOINTS and "plan_statement" in measured:
+                    plans.append((row["name"], *floor.explain(*measured["plan_statement"])))
+        finally:
+            floor.close()
+        load_after = os.getloadavg()[0]
+
+        gunicorn_conf = {}
+        exec(open(os.path.join(ROOT, "gunicorn.conf.py")).read(), {"os": os, "__name__": "conf"}, gunicorn_conf)
+        table = markdown_table(rows)
+        header = (
+            f"# PageNow User API benchmark — {args.users:,} users\n\n"
+            f"- date: {dt.datetime.now().isoformat(timespec='seconds')}, revision {git_revision()}\n"
+            f"- data: {counts['user_table']:,} users, ~{counts['friendship_table']:,} friendship rows, "
+            f"~{counts['share_notification_table']:,} shares, ~{counts['share_notification_seen_table']:,} recipient rows "
+            f"(seed {args.seed}, {params.shares_per_user:g} shares/user; {seeding})\n"
+            f"- load: wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s per endpoint after a "
+            f"{args.warmup:g}s warm-up, {len(data['users'])} users' tokens rotating; "
+            f"gunicorn.conf.py: {gunicorn_conf.get('workers')} workers × {gunicorn_conf.get('threads')} threads "
+            f"({gunicorn_conf.get('worker_class')}), access log {'on' if gunicorn_conf.get('accesslog') else 'off'}\n"
+            f"- SQL floor: median over {args.floor_samples} users of the summed median time (5 runs) of every "
+            f"statement the request issues, run through psycopg2 on one connection\n"
+            f"- host: {os.cpu_count()} cores shared with other work; 1-min load {load_before:.1f} before, "
+            f"{load_after:.1f} after; {removed} benchmark shares removed afterwards\n"
+        )
+        report = header + "\n" + table + "\n"
+        if plans:
+            report += "\n## Plans of the slowest statement per endpoint\n"
+            for name, query, plan in plans:
+                report += f"\n### {name}\n\n```sql\n{query.strip()}\n```\n\n```\n{plan}\n```\n"
+        with open(base + ".md", "w") as fh:
+            fh.write(report)
+        with open(base + ".json", "w") as fh:
+            json.dump({"rows": rows, "counts": counts, "users": args.users}, fh, indent=1, default=str)
+        print(header + "\n" + table)
+        log(f"report: {os.path.relpath(base + '.md', ROOT)}")
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
