@@ -49,25 +49,24 @@ def _merge_reverse_duplicates(bind) -> None:
     """))
 
 
-def _install_pg_trgm(bind) -> bool:
-    """True when pg_trgm is (or could be made) available; never aborts the migration."""
-    installed = bind.execute(sa.text("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")).scalar()
-    if installed:
+def _install_extension(bind, name: str = "pg_trgm") -> bool:
+    """True when the extension is (or could be made) installed; never aborts the migration."""
+    params = {"name": name}
+    if bind.execute(sa.text("SELECT 1 FROM pg_extension WHERE extname = :name"), params).scalar():
         return True
-    available = bind.execute(sa.text("SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm'")).scalar()
-    if not available:
-        log.warning("pg_trgm is not available on this server: user search indexes skipped "
-                    "(search still works, by sequential scan)")
+    if not bind.execute(sa.text("SELECT 1 FROM pg_available_extensions WHERE name = :name"), params).scalar():
+        log.warning("%s is not available on this server: user search indexes skipped "
+                    "(search still works, by sequential scan)", name)
         return False
     # A savepoint, so a missing privilege does not abort the whole migration transaction.
     savepoint = bind.begin_nested()
     try:
-        bind.execute(sa.text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
+        bind.execute(sa.text(f'CREATE EXTENSION IF NOT EXISTS "{name}"'))
         savepoint.commit()
         return True
     except sa.exc.DBAPIError:
         savepoint.rollback()
-        log.warning("CREATE EXTENSION pg_trgm failed (insufficient privilege?): user search indexes skipped")
+        log.warning("CREATE EXTENSION %s failed (insufficient privilege?): user search indexes skipped", name)
         return False
 
 
@@ -98,7 +97,7 @@ def upgrade():
         ["user_id2", "requested_at"],
         postgresql_where=sa.text("accepted_at IS NULL"),
     )
-    if _install_pg_trgm(bind):
+    if _install_extension(bind, "pg_trgm"):
         for name, expression in TRGM_INDEXES.items():
             op.execute(f"CREATE INDEX IF NOT EXISTS {name} ON user_table USING gin ({expression} gin_trgm_ops)")
 
