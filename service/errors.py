@@ -91,6 +91,12 @@ def _is_unavailable(exc: Exception) -> bool:
     return isinstance(exc, DBAPIError) and type(orig).__name__ in ("QueryCanceled", "AdminShutdown")
 
 
+def _is_nul_character(exc: Exception) -> bool:
+    # PostgreSQL text cannot hold U+0000; psycopg2 refuses such a parameter before sending
+    # anything, so it is client input (path, query or body) and the answer is 400, not 500.
+    return isinstance(exc, ValueError) and "NUL (0x00)" in str(exc)
+
+
 def handle_unexpected(exc: Exception):
     from .extensions import db
 
@@ -101,6 +107,8 @@ def handle_unexpected(exc: Exception):
     if _is_unavailable(exc):
         log.error("database unavailable: %s", type(exc).__name__)
         return error_response(503, "Service temporarily unavailable, please retry", headers={"Retry-After": "1"})
+    if _is_nul_character(exc):
+        return error_response(400, "Text must not contain NUL (U+0000) characters")
     # Traceback goes to the log only; the client sees nothing of the internals.
     log.exception("unhandled error")
     return error_response(500, "Internal server error")

@@ -8,7 +8,8 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, vali
 
 from ..http import StrictBoolean
 
-_DOB_RE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+# ASCII digits and \Z: \d would admit other scripts' digits and $ a trailing newline.
+_DOB_RE = re.compile(r"^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})\Z")
 SHARE_MODES = ("default_none", "default_all")
 DOMAIN_ARRAY_MAX_ITEMS = 1000
 DOMAIN_MAX_LENGTH = 253
