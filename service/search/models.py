@@ -3,7 +3,7 @@ comparisons see them. They need pg_trgm; `info["requires_extension"]` marks them
 comparisons against a server without it, where the migration skips them."""
 from __future__ import annotations
 
-from sqlalchemy import Index, func, literal_column
+from sqlalchemy import Index, func, literal_column, text
 
 from ..users.models import User
 
@@ -28,3 +28,17 @@ full_name_trgm_index = Index(
 )
 
 TRGM_INDEXES = (email_trgm_index, full_name_trgm_index)
+
+
+def include_object_for(connection):
+    """An alembic `include_object` hook for schema comparisons: leaves out indexes whose
+    extension is not installed on the compared database (migration 0002 skipped them)."""
+    installed = set(connection.execute(text("SELECT extname FROM pg_extension")).scalars())
+
+    def include_object(obj, name, type_, reflected, compare_to):
+        if type_ != "index":
+            return True
+        needed = None if reflected else obj.info.get("requires_extension")
+        return needed is None or needed in installed
+
+    return include_object
