@@ -16,8 +16,29 @@ keepalive = 5
 limit_request_line = 0
 # Cognito ID tokens with many claims can exceed the 8190 default.
 limit_request_field_size = 32768
-accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
+# The app writes one JSON line per request (service/observability.py); gunicorn's own
+# access log is off unless asked for, so each request is logged once.
+accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
 errorlog = "-"
 # No query string in the access log: presigned or search terms are not for logs.
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 pidfile = os.environ.get("GUNICORN_PIDFILE") or None
+
+
+# Prometheus with several workers: PROMETHEUS_MULTIPROC_DIR names a directory the workers
+# share; it is emptied at start (stale files would replay old counts) and a dead worker's
+# live gauges are dropped.
+def on_starting(server):
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory:
+        os.makedirs(directory, exist_ok=True)
+        for name in os.listdir(directory):
+            if name.endswith(".db"):
+                os.remove(os.path.join(directory, name))
+
+
+def child_exit(server, worker):
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

@@ -18,8 +18,16 @@ def create_app(config: Config | None = None) -> Flask:
     init_extensions(app, config)
     register_blueprints(app)
     register_http_conventions(app)
+    register_operational_hooks(app, config)
     register_commands(app)
     return app
+
+
+def register_operational_hooks(app: Flask, config: Config) -> None:
+    """Request ids, JSON access log, /metrics, request-size and URL-length guards."""
+    from .observability import init_observability
+
+    init_observability(app, config)
 
 
 def register_commands(app: Flask) -> None:
@@ -41,6 +49,8 @@ def configure_logging(config: Config) -> None:
 def _engine_options(config: Config) -> dict:
     return {
         "pool_pre_ping": True,
+        # Error messages (and so tracebacks in the log) show SQL but never bound values.
+        "hide_parameters": True,
         "pool_size": config.db_pool_size,
         "max_overflow": config.db_max_overflow,
         "pool_timeout": 3,

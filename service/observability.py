@@ -1,0 +1,171 @@
+"""Per-request observability: a request id, one JSON access-log line, Prometheus metrics.
+
+Nothing here ever logs a header, a body or a query string: tokens travel in headers,
+presigned URLs and search terms in query strings and bodies.
+
+Metrics and several gunicorn workers: set PROMETHEUS_MULTIPROC_DIR to an empty, writable
+directory before gunicorn starts (gunicorn.conf.py clears it and marks dead workers); every
+worker then writes its samples there and /metrics aggregates all of them.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import re
+import sys
+import time
+import uuid
+
+from flask import Flask, Response, g, request
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from sqlalchemy import event
+
+REQUEST_ID_HEADER = "X-Request-ID"
+# Echo a caller's id only when it is short and boring; anything else could forge log lines.
+_SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
+_KNOWN_METHODS = frozenset({"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"})
+UNMATCHED = "<unmatched>"
+
+access_log = logging.getLogger("pagenow.access")
+
+
+def _multiproc_dir() -> str | None:
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or os.environ.get("prometheus_multiproc_dir") or None
+
+
+class _Metrics:
+    """Created once per process: several apps in one process (tests) share them."""
+
+    def __init__(self):
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "pagenow_http_requests_total", "HTTP requests by method, endpoint template and status",
+            ["method", "endpoint", "status"], registry=self.registry,
+        )
+        self.latency = Histogram(
+            "pagenow_http_request_duration_seconds", "HTTP request latency by method and endpoint template",
+            ["method", "endpoint"], registry=self.registry,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+        )
+        # livesum: across gunicorn workers, the sum over the workers that are alive.
+        self.pool_in_use = Gauge(
+            "pagenow_db_pool_connections_in_use", "Database connections checked out of the pool",
+            ["pool"], registry=self.registry, multiprocess_mode="livesum",
+        )
+        self.pool_open = Gauge(
+            "pagenow_db_pool_connections_open", "Database connections held open by the pool",
+            ["pool"], registry=self.registry, multiprocess_mode="livesum",
+        )
+        self.pool_capacity = Gauge(
+            "pagenow_db_pool_connections_max", "Pool size plus overflow: the most connections the pool may open",
+            ["pool"], registry=self.registry, multiprocess_mode="livesum",
+        )
+
+
+_metrics: _Metrics | None = None
+
+
+def metrics() -> _Metrics:
+    global _metrics
+    if _metrics is None:
+        _metrics = _Metrics()
+    return _metrics
+
+
+def _json_access_handler() -> logging.Handler:
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler._pagenow_access = True
+    return handler
+
+
+def configure_access_log() -> None:
+    # Its own handler so each line is bare JSON (the root format would prefix it).
+    if not any(getattr(h, "_pagenow_access", False) for h in access_log.handlers):
+        access_log.addHandler(_json_access_handler())
+    access_log.setLevel(logging.INFO)
+    access_log.propagate = False
+    # These libraries log signatures and signed URLs at DEBUG: never let that reach the logs.
+    for name in ("botocore", "boto3", "s3transfer", "urllib3"):
+        logger = logging.getLogger(name)
+        if logger.level < logging.INFO:  # NOTSET included: a DEBUG root must not reach them
+            logger.setLevel(logging.INFO)
+
+
+def request_id() -> str:
+    return g.get("request_id") or ""
+
+
+def _start_request() -> None:
+    g.request_started = time.perf_counter()
+    incoming = request.headers.get(REQUEST_ID_HEADER, "")
+    g.request_id = incoming if _SANE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+
+
+def _endpoint_template() -> str:
+    rule = request.url_rule
+    return rule.rule if rule is not None else UNMATCHED
+
+
+def _finish_request(response: Response) -> Response:
+    if "request_id" not in g:  # a hook before ours answered early
+        _start_request()
+    elapsed = time.perf_counter() - g.request_started
+    response.headers[REQUEST_ID_HEADER] = g.request_id
+    method = request.method if request.method in _KNOWN_METHODS else "OTHER"
+    endpoint = _endpoint_template()
+    m = metrics()
+    m.requests.labels(method, endpoint, str(response.status_code)).inc()
+    m.latency.labels(method, endpoint).observe(elapsed)
+    access_log.info(json.dumps({
+        "ts": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "event": "request",
+        "request_id": g.request_id,
+        "method": method,
+        "path": endpoint,
+        "status": response.status_code,
+        "duration_ms": round(elapsed * 1000, 2),
+        "user_id": g.get("user_id"),
+        "response_bytes": response.calculate_content_length(),
+    }, separators=(",", ":")))
+    return response
+
+
+def metrics_view():
+    if _multiproc_dir():
+        from prometheus_client import multiprocess
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        registry = metrics().registry
+    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+
+
+def watch_pools(app: Flask, config) -> None:
+    """Pool gauges follow pool events, so every worker's numbers are current when scraped."""
+    from .extensions import db
+
+    m = metrics()
+    with app.app_context():
+        engines = dict(db.engines)
+    for key, engine in engines.items():
+        name = key or "default"
+        m.pool_capacity.labels(name).inc(config.db_pool_size + config.db_max_overflow)
+        in_use, open_ = m.pool_in_use.labels(name), m.pool_open.labels(name)
+        event.listen(engine, "checkout", lambda *a, g=in_use: g.inc())
+        event.listen(engine, "checkin", lambda *a, g=in_use: g.dec())
+        event.listen(engine, "connect", lambda *a, g=open_: g.inc())
+        event.listen(engine, "close", lambda *a, g=open_: g.dec())
+        event.listen(engine, "close_detached", lambda *a, g=open_: g.dec())
+
+
+def init_observability(app: Flask, config) -> None:
+    configure_access_log()
+    # First in line, so the request id exists before any other hook can answer.
+    app.before_request_funcs.setdefault(None, []).insert(0, _start_request)
+    app.after_request(_finish_request)
+    app.add_url_rule("/metrics", "metrics", metrics_view, methods=["GET"])
+    watch_pools(app, config)

@@ -1,0 +1,135 @@
+"""Hardening fixtures: scratch databases that take real commits, a real gunicorn process."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+
+from conftest import make_config, migrate_to_head
+from service import create_app
+from tokens import CLIENT_ID, POOL_ID, REGION
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+GUNICORN = os.path.join(os.path.dirname(sys.executable), "gunicorn")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def migrated_database(pg_server, jwks_path) -> str:
+    """A fresh scratch database at head; its writes are real commits."""
+    url = pg_server.create_database(prefix="pagenow_hard")
+    migrate_to_head(create_app(make_config(url, jwks_path)))
+    return url
+
+
+@pytest.fixture()
+def scratch_db(pg_server, jwks_path):
+    url = migrated_database(pg_server, jwks_path)
+    yield url
+    pg_server.drop_database(url)
+
+
+@pytest.fixture()
+def scratch_app(scratch_db, jwks_path):
+    """An app on its own database, without the per-test rollback: commits are real."""
+    application = create_app(make_config(scratch_db, jwks_path))
+    application.config["TESTING"] = True
+    yield application
+    from service.extensions import db
+
+    with application.app_context():
+        for engine in db.engines.values():
+            engine.dispose()
+
+
+class Gunicorn:
+    """`gunicorn -c gunicorn.conf.py wsgi:app` on a free loopback port, output to a file."""
+
+    def __init__(self, database_url: str, jwks_path, log_path, workers: int = 2, threads: int = 4, **env):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        environment = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "COGNITO_REGION": REGION,
+            "COGNITO_POOL_ID": POOL_ID,
+            "COGNITO_APP_CLIENT_ID": CLIENT_ID,
+            "COGNITO_JWKS_URL": f"file://{jwks_path}",
+            "PROFILE_IMAGE_BUCKET_NAME": "pagenow-test-images",
+            "AWS_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "GUNICORN_BIND": f"127.0.0.1:{self.port}",
+            "GUNICORN_WORKERS": str(workers),
+            "GUNICORN_THREADS": str(threads),
+            "PYTHONPATH": ROOT,
+            **{k: str(v) for k, v in env.items()},
+        }
+        self._log = open(log_path, "wb")
+        self.proc = subprocess.Popen(
+            [GUNICORN, "-c", os.path.join(ROOT, "gunicorn.conf.py"), "wsgi:app"],
+            cwd=ROOT, env=environment, stdout=self._log, stderr=subprocess.STDOUT,
+        )
+        self._wait_ready()
+
+    def _wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {self.proc.returncode}:\n{self.output()}")
+            try:
+                if requests.get(self.base + "/ping", timeout=1).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"gunicorn did not answer /ping within {timeout} s:\n{self.output()}")
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def output(self) -> str:
+        self._log.flush()
+        with open(self.log_path, "rb") as fh:
+            return fh.read().decode(errors="replace")
+
+    def terminate(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+
+    def stop(self, timeout: float = 40) -> int:
+        self.terminate()
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self._log.close()
+        return self.proc.returncode
+
+
+@pytest.fixture()
+def gunicorn_factory(tmp_path):
+    started: list[Gunicorn] = []
+
+    def start(database_url: str, jwks_path, **kwargs) -> Gunicorn:
+        server = Gunicorn(database_url, jwks_path, tmp_path / f"gunicorn-{len(started)}.log", **kwargs)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        if server.proc.poll() is None:
+            server.stop()
