@@ -25,9 +25,11 @@ def create_app(config: Config | None = None) -> Flask:
 
 def register_operational_hooks(app: Flask, config: Config) -> None:
     """Request ids, JSON access log, /metrics, request-size and URL-length guards."""
+    from .limits import init_limits
     from .observability import init_observability
 
     init_observability(app, config)
+    init_limits(app)
 
 
 def register_commands(app: Flask) -> None:

@@ -1,0 +1,50 @@
+"""Request-size guards the WSGI server does not give us.
+
+gunicorn cannot cap the request line between 8190 bytes and unlimited, and the id-list
+endpoints need more than 8190 (API.md §1: at least 16 KiB), so gunicorn runs unlimited
+and the app refuses request targets above MAX_REQUEST_TARGET with 414. Put a proxy with
+its own request-line limit (an ALB allows 16 KiB) in front for memory protection.
+Bodies: Flask's MAX_CONTENT_LENGTH (1 MB) makes a larger Content-Length raise 413 (JSON via
+the error handler). A chunked body has no length up front and werkzeug silently truncates it
+at the cap, so chunked bodies are read here first and refused with 413 if anything is left.
+"""
+from __future__ import annotations
+
+from flask import Flask, request
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from .errors import error_response
+
+MAX_REQUEST_TARGET = 64 * 1024
+
+
+def request_target_length(environ) -> int:
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    if raw is not None:
+        return len(raw)
+    query = environ.get("QUERY_STRING", "")
+    return len(environ.get("SCRIPT_NAME", "")) + len(environ.get("PATH_INFO", "")) + (len(query) + 1 if query else 0)
+
+
+def refuse_long_request_target():
+    if request_target_length(request.environ) > MAX_REQUEST_TARGET:
+        return error_response(414, f"Request URL is longer than {MAX_REQUEST_TARGET} characters")
+    return None
+
+
+def refuse_oversized_chunked_body():
+    if request.content_length is not None or "chunked" not in request.headers.get("Transfer-Encoding", "").lower():
+        return
+    cap = request.max_content_length
+    if cap is None:
+        return
+    body = request.get_data(cache=True)  # cached for the parsers; at most `cap` bytes
+    if len(body) >= cap and request.environ["wsgi.input"].read(1):
+        raise RequestEntityTooLarge()
+
+
+def init_limits(app: Flask) -> None:
+    funcs = app.before_request_funcs.setdefault(None, [])
+    # Right after the request id hook (if any), before preflight or routing-dependent work.
+    position = min(1, len(funcs))
+    funcs[position:position] = [refuse_long_request_target, refuse_oversized_chunked_body]
