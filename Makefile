@@ -3,3 +3,5 @@ run:            ## install, migrate, serve on :8000 (embedded PostgreSQL without
 	scripts/run.sh
 test:           ## the whole test suite
 	scripts/test.sh
+bench:          ## benchmark every endpoint at 100k users (bench/README.md); ARGS="--users 1000000" to change
+	bench/run.sh $(ARGS)

@@ -149,7 +149,7 @@ def seed_database(conn, params: SeedParams, *, quiet: bool = False, out=None) ->
     for setting in (
         "SET LOCAL statement_timeout = 0",
         "SET LOCAL work_mem = '256MB'",
-        "SET LOCAL maintenance_work_mem = '1GB'",
+        "SET LOCAL maintenance_work_mem = '2GB'",
         "SET LOCAL max_parallel_maintenance_workers = 1",
         "SET LOCAL synchronous_commit = off",
         "SET LOCAL session_replication_role = replica",
@@ -167,11 +167,10 @@ def seed_database(conn, params: SeedParams, *, quiet: bool = False, out=None) ->
         run(
             """
             CREATE UNLOGGED TABLE _seed_user AS
-            SELECT i,
-                   md5(%(seed)s::text || ':' || i)::uuid::text AS uid,
+            SELECT row_number() OVER (ORDER BY uid COLLATE "C")::int AS i, uid,
                    least(%(maxdeg)s, greatest(1, round(exp(%(mu)s + %(sigma)s *
-                       sqrt(-2 * ln(1 - pg_temp.u01(i, 1))) * cos(2 * pi() * pg_temp.u01(i, 2))))))::int AS deg
-            FROM generate_series(1, %(n)s) AS i
+                       sqrt(-2 * ln(1 - pg_temp.u01(k, 1))) * cos(2 * pi() * pg_temp.u01(k, 2))))))::int AS deg
+            FROM (SELECT k, md5(%(seed)s::text || ':' || k)::uuid::text AS uid FROM generate_series(1, %(n)s) AS k) g
             """,
             dict(seed=p.seed, maxdeg=p.max_friends, mu=mu, sigma=p.degree_sigma, n=p.users),
         )
@@ -221,7 +220,9 @@ def seed_database(conn, params: SeedParams, *, quiet: bool = False, out=None) ->
         )
 
     with progress.step("friendship_table") as st:
-        # Requester chosen per pair; rows land in requested_at order, as production grows.
+        # Requester chosen per pair. Users are numbered in user_id order, so ordering rows by
+        # number hands the index builds presorted keys (varchar sorts under a non-C
+        # collation are the slowest part of a load).
         st.rows = counts["friendship_table"] = run(
             """
             INSERT INTO friendship_table (user_id1, user_id2, requested_at, accepted_at)
@@ -230,14 +231,14 @@ def seed_database(conn, params: SeedParams, *, quiet: bool = False, out=None) ->
             FROM (
                 SELECT r.*, pg_temp.u01(r.a::bigint * 4194304 + r.b, 6) AS u1,
                        pg_temp.u01(r.a::bigint * 4194304 + r.b, 7) AS u2,
-                       timezone('utc', now()) - make_interval(secs => 3600 * 4
+                       date_trunc('day', timezone('utc', now())) - make_interval(secs => 3600 * 4
                            + pg_temp.u01(r.a::bigint * 4194304 + r.b, 8) * (CASE WHEN r.accepted THEN 720 ELSE 30 END) * 86400)
                            AS requested_at
                 FROM _seed_rel r
             ) x
             JOIN _seed_user req ON req.i = CASE WHEN x.u1 < 0.5 THEN x.a ELSE x.b END
             JOIN _seed_user adr ON adr.i = CASE WHEN x.u1 < 0.5 THEN x.b ELSE x.a END
-            ORDER BY x.requested_at
+            ORDER BY req.i, adr.i
             """
         )
 
@@ -258,7 +259,7 @@ def seed_database(conn, params: SeedParams, *, quiet: bool = False, out=None) ->
             CREATE UNLOGGED TABLE _seed_share AS
             SELECT md5('share:' || %(seed)s || ':' || i || ':' || k)::uuid AS event_id, i, NULL::int AS to_j,
                    i::bigint * 256 + k AS h,
-                   timezone('utc', now()) - make_interval(secs => 3600 + pg_temp.u01(i::bigint * 256 + k, 10) * 60 * 86400) AS sent_at
+                   date_trunc('day', timezone('utc', now())) - make_interval(secs => 3600 + pg_temp.u01(i::bigint * 256 + k, 10) * 60 * 86400) AS sent_at
             FROM _seed_user u
             CROSS JOIN LATERAL generate_series(1, floor(pg_temp.u01(u.i, 9) * (2 * %(bmean)s + 1))::int) AS k
             UNION ALL
@@ -266,12 +267,13 @@ def seed_database(conn, params: SeedParams, *, quiet: bool = False, out=None) ->
                    CASE WHEN pg_temp.u01(a::bigint * 4194304 + b, 12) < 0.5 THEN a ELSE b END,
                    CASE WHEN pg_temp.u01(a::bigint * 4194304 + b, 12) < 0.5 THEN b ELSE a END,
                    -(a::bigint * 4194304 + b),
-                   timezone('utc', now()) - make_interval(secs => 3600 + pg_temp.u01(a::bigint * 4194304 + b, 13) * 60 * 86400)
+                   date_trunc('day', timezone('utc', now())) - make_interval(secs => 3600 + pg_temp.u01(a::bigint * 4194304 + b, 13) * 60 * 86400)
             FROM _seed_rel WHERE accepted AND pg_temp.u01(a::bigint * 4194304 + b, 11) < %(pp)s
             """,
             dict(seed=p.seed, bmean=broadcast_mean, pp=personal_p),
         )
         run("CREATE INDEX ON _seed_share (i)")
+        run("CREATE INDEX ON _seed_share (to_j) WHERE to_j IS NOT NULL")
         run("ANALYZE _seed_user, _seed_adj, _seed_share")
         st.rows = counts["share_notification_table"] = run(
             """
@@ -281,7 +283,7 @@ def seed_database(conn, params: SeedParams, *, quiet: bool = False, out=None) ->
                    'Shared page ' || left(s.event_id::text, 8),
                    tu.uid
             FROM _seed_share s JOIN _seed_user su ON su.i = s.i LEFT JOIN _seed_user tu ON tu.i = s.to_j
-            ORDER BY s.sent_at
+            ORDER BY s.i, s.sent_at DESC
             """,
             dict(sites=SHARE_SITES, nsites=len(SHARE_SITES)),
         )
@@ -297,10 +299,16 @@ def seed_database(conn, params: SeedParams, *, quiet: bool = False, out=None) ->
         st.rows = counts["share_notification_seen_table"] = total
 
     with progress.step("rebuild indexes and constraints") as st:
+        took = []
         for i, statement in enumerate(rebuild):
             progress.bar("rebuild indexes and constraints", i / max(1, len(rebuild)))
+            t0 = time.monotonic()
             run(statement)
+            took.append((time.monotonic() - t0, statement.split(" ON ")[0].split(" ADD ")[-1]))
         st.rows = len(rebuild)
+    if not quiet:
+        slowest = ", ".join(f"{name.split()[-1]} {secs:.1f}s" for secs, name in sorted(took, reverse=True)[:4])
+        (out or sys.stderr).write(f"        slowest: {slowest}\n")
 
     with progress.step("drop staging tables"):
         run("DROP TABLE _seed_user, _seed_rel, _seed_adj, _seed_share")
@@ -381,7 +389,7 @@ FROM (
            ({first})[1 + floor(pg_temp.u01(i, 14) * array_length({first}, 1))::int] AS fn,
            ({heads})[1 + floor(pg_temp.u01(i, 15) * array_length({heads}, 1))::int]
              || ({tails})[1 + floor(pg_temp.u01(i, 16) * array_length({tails}, 1))::int] AS ln,
-           timezone('utc', now()) - make_interval(secs => 86400 * (800 + pg_temp.u01(i, 17) * 1000)) AS created_at
+           date_trunc('day', timezone('utc', now())) - make_interval(secs => 86400 * (800 + pg_temp.u01(i, 17) * 1000)) AS created_at
     FROM _seed_user
 ) u
 """
@@ -390,16 +398,19 @@ _SEEN_SQL = """
 INSERT INTO share_notification_seen_table (event_id, user_id, seen_at)
 SELECT x.event_id, ru.uid,
        CASE WHEN pg_temp.u01(hashint8extended(x.h, x.j), 18) < %(seen)s
-            THEN least(timezone('utc', now()), x.sent_at + make_interval(secs => 30 + pg_temp.u01(hashint8extended(x.h, x.j), 19) * 2 * 86400))
+            THEN least(date_trunc('day', timezone('utc', now())), x.sent_at + make_interval(secs => 30 + pg_temp.u01(hashint8extended(x.h, x.j), 19) * 2 * 86400))
        END
 FROM (
-    SELECT s.event_id, s.h, s.sent_at, a.j FROM _seed_share s JOIN _seed_adj a ON a.i = s.i
-    WHERE s.to_j IS NULL AND s.i BETWEEN %(lo)s AND %(hi)s AND a.i BETWEEN %(lo)s AND %(hi)s
+    -- recipients lo..hi receive every broadcast of each of their friends (a.j = sender)
+    SELECT s.event_id, s.h, s.sent_at, a.i AS j FROM _seed_adj a JOIN _seed_share s ON s.i = a.j
+    WHERE s.to_j IS NULL AND a.i BETWEEN %(lo)s AND %(hi)s
     UNION ALL
     SELECT s.event_id, s.h, s.sent_at, s.to_j FROM _seed_share s
-    WHERE s.to_j IS NOT NULL AND s.i BETWEEN %(lo)s AND %(hi)s
+    WHERE s.to_j BETWEEN %(lo)s AND %(hi)s
 ) x
 JOIN _seed_user ru ON ru.i = x.j
+-- grouped by recipient (user_id order): the user_id indexes then build from presorted input
+ORDER BY x.j, x.event_id
 """
 
 
