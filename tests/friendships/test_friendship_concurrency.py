@@ -8,8 +8,11 @@ import time
 import pytest
 from sqlalchemy import create_engine, text
 
-from conftest import make_config, migrate_to_head
+from flask_migrate import upgrade
+from tokens import CLIENT_ID, POOL_ID, REGION
+
 from service import create_app
+from service.config import Config
 from service.extensions import db
 
 PAIRS = 12
@@ -18,9 +21,15 @@ PAIRS = 12
 @pytest.fixture(scope="module")
 def live(pg_server, jwks_path):
     url = pg_server.create_database("pagenow_race")
-    app = create_app(make_config(url, jwks_path))
+    # Built here rather than imported from conftest: "conftest" names several modules.
+    app = create_app(Config(
+        database_url=url, cognito_region=REGION, cognito_pool_id=POOL_ID, cognito_app_client_id=CLIENT_ID,
+        cognito_jwks_url=f"file://{jwks_path}", profile_image_bucket_name="pagenow-test-images",
+        aws_region="us-east-1", log_level="WARNING",
+    ))
     app.config["TESTING"] = True
-    migrate_to_head(app)
+    with app.app_context():
+        upgrade()
     engine = create_engine(url)
     try:
         yield app, engine
