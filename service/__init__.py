@@ -80,7 +80,7 @@ def configure_flask(app: Flask, config: Config) -> None:
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_SWAGGER_UI_PATH="/docs",
-        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/",
+        OPENAPI_SWAGGER_UI_URL="/docs/assets/",  # served by service/core/routes.py, no CDN
         API_SPEC_OPTIONS={
             "components": {
                 "securitySchemes": {

@@ -4,6 +4,7 @@ import logging
 from flask import current_app, jsonify
 from flask.views import MethodView
 from sqlalchemy import text
+from swagger_ui_bundle import swagger_ui_path
 
 from ..errors import error_response
 from ..extensions import db
@@ -13,6 +14,15 @@ from ..http import Blueprint
 from ..users.defaults import SHARE_WARNINGS
 
 blp = Blueprint("core", __name__, description="Service status and share warnings")
+
+# Swagger UI's files from the pinned swagger-ui-bundle package, so /docs works offline.
+# Nested in blp so it is registered with it; a static folder has no documented views,
+# so nothing reaches the OpenAPI document.
+SWAGGER_UI_ASSETS_PATH = "/docs/assets"
+swagger_ui_assets = Blueprint(
+    "swagger_ui_assets", __name__, static_folder=str(swagger_ui_path), static_url_path=SWAGGER_UI_ASSETS_PATH
+)
+blp.register_blueprint(swagger_ui_assets)
 
 
 @blp.route("/ping")

@@ -1,6 +1,8 @@
 """Core endpoints and the HTTP conventions of API.md §1 and §4.1."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 ORIGIN = "https://pagenow.io"
@@ -127,8 +129,24 @@ def test_openapi_documents_bodies_and_bearer_security(client):
     assert domains["requestBody"]["content"]["application/json"]["schema"]["type"] == "array"
 
 
-def test_docs_page_is_served(client):
+def test_docs_page_is_served_with_local_assets(client):
     resp = client.get("/docs")
     assert resp.status_code == 200
-    assert "swagger-ui" in resp.get_data(as_text=True).lower()
-    assert "/openapi.json" in resp.get_data(as_text=True)
+    page = resp.get_data(as_text=True)
+    assert "/openapi.json" in page
+    # Every script and stylesheet the page loads is served by the app itself (works offline).
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert {a.rsplit("/", 1)[1] for a in assets} >= {"swagger-ui.css", "swagger-ui-bundle.js",
+                                                     "swagger-ui-standalone-preset.js"}
+    for asset in assets:
+        assert asset.startswith("/docs/assets/"), asset
+        got = client.get(asset)
+        assert got.status_code == 200, asset
+        assert len(got.data) > 1000
+    assert client.get("/docs/assets/swagger-ui-bundle.js").mimetype in ("text/javascript", "application/javascript")
+
+
+def test_docs_assets_stay_out_of_the_openapi_document(client):
+    spec = client.get("/openapi.json").get_json()
+    assert not any(path.startswith("/docs") for path in spec["paths"])
+    assert_json_error(client.get("/docs/assets/no-such-file.js"), 404)
