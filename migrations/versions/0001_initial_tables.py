@@ -65,6 +65,8 @@ def upgrade():
 
     op.create_table(
         "share_notification_table",
+        # gen_random_uuid() is built into PostgreSQL 13+, so no extension is needed (API.md allows it
+        # instead of uuid-ossp's uuid_generate_v4(), which adopted databases may keep).
         sa.Column("event_id", sa.Uuid(), server_default=sa.text("gen_random_uuid()"), nullable=False),
         sa.Column("user_id", sa.String(), nullable=True),
         sa.Column("sent_at", sa.DateTime(), server_default=UTC_NOW, nullable=False),
