@@ -88,6 +88,8 @@ def _is_unavailable(exc: Exception) -> bool:
         return True
     # statement_timeout cancels surface as QueryCanceled (a DBAPIError subclass).
     orig = getattr(exc, "orig", None)
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True  # a dropped connection, whatever the driver called it (e.g. InterfaceError)
     return isinstance(exc, DBAPIError) and type(orig).__name__ in ("QueryCanceled", "AdminShutdown")
 
 
@@ -114,8 +116,25 @@ def handle_unexpected(exc: Exception):
     return error_response(500, "Internal server error")
 
 
+def release_session(exc=None) -> None:
+    """End-of-request session cleanup that cannot fail the response already built.
+
+    If the database connection dies between the route's work and the teardown, the final
+    rollback raises; left to Flask-SQLAlchemy's own teardown that becomes a non-JSON 500
+    from the WSGI server even though the request succeeded (or was already answered)."""
+    from .extensions import db
+
+    try:
+        db.session.remove()
+    except Exception as err:  # the pool has invalidated the dead connection already
+        log.warning("session cleanup failed: %s", type(err).__name__)
+        db.session.registry.clear()
+
+
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(ApiError, handle_api_error)
     app.register_error_handler(IntegrityError, handle_integrity_error)
     app.register_error_handler(Exception, handle_unexpected)
+    # Registered after Flask-SQLAlchemy's teardown, so it runs first (teardowns run in reverse).
+    app.teardown_appcontext(release_session)

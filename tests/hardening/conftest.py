@@ -11,8 +11,8 @@ import time
 import pytest
 import requests
 
-from conftest import make_config, migrate_to_head
 from service import create_app
+from service.config import Config
 from tokens import CLIENT_ID, POOL_ID, REGION
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -23,6 +23,24 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def make_config(database_url: str, jwks_path, **overrides) -> Config:
+    # Own copy: `from conftest import ...` is ambiguous with several rootless conftest modules.
+    values = dict(
+        database_url=database_url, cognito_region=REGION, cognito_pool_id=POOL_ID,
+        cognito_app_client_id=CLIENT_ID, cognito_jwks_url=f"file://{jwks_path}",
+        profile_image_bucket_name="pagenow-test-images", aws_region="us-east-1", log_level="WARNING",
+    )
+    values.update(overrides)
+    return Config(**values)
+
+
+def migrate_to_head(app) -> None:
+    from flask_migrate import upgrade
+
+    with app.app_context():
+        upgrade()
 
 
 def migrated_database(pg_server, jwks_path) -> str:

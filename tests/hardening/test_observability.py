@@ -10,11 +10,10 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import requests
 
-from conftest import make_config
 from service import create_app
 from service.observability import access_log
 
-from .conftest import free_port
+from .conftest import free_port, make_config
 
 
 class Capture(logging.Handler):
