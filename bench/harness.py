@@ -493,7 +493,6 @@ def main(argv=None) -> int:
 
         port = free_port()
         gunicorn_env = {k: v for k, v in os.environ.items() if k.startswith(("GUNICORN_", "DB_"))}
-        gunicorn_env.setdefault("GUNICORN_ACCESSLOG", os.environ.get("GUNICORN_ACCESSLOG", "-"))
         load_before = os.getloadavg()[0]
         rows = []
         with gunicorn(database_url, jwks_path, port, base + "-gunicorn.log", gunicorn_env):
