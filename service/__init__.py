@@ -90,7 +90,11 @@ def configure_flask(app: Flask, config: Config) -> None:
         },
     )
     if config.database_read_url:
-        app.config["SQLALCHEMY_BINDS"] = {"reader": {"url": config.database_read_url, **_engine_options(config)}}
+        # Reads routed there are single statements (service/readdb.py): AUTOCOMMIT spares
+        # the BEGIN/ROLLBACK round trips.
+        app.config["SQLALCHEMY_BINDS"] = {
+            "reader": {"url": config.database_read_url, **_engine_options(config), "isolation_level": "AUTOCOMMIT"}
+        }
 
 
 def init_extensions(app: Flask, config: Config) -> None:

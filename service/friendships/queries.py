@@ -5,6 +5,7 @@ from sqlalchemy import and_, case, delete, exists, func, intersect, literal_colu
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from ..extensions import db
+from ..readdb import read_mappings, read_scalar
 from ..search.queries import escape_like
 from ..timeutil import utcnow
 from ..users.models import User
@@ -156,12 +157,12 @@ def list_friends(user_id: str, caller_id: str, limit: int, offset: int) -> list:
         .outerjoin(rel, rel.c.other_id == User.user_id)
         .order_by(*LIST_ORDER)
     )
-    return list(db.session.execute(_page(stmt, limit, offset)).mappings())
+    return read_mappings(_page(stmt, limit, offset))
 
 
 def count_friends(user_id: str) -> int:
     friends = accepted_friend_ids_select(user_id).subquery("friends")
-    return db.session.scalar(select(func.count()).select_from(friends))
+    return read_scalar(select(func.count()).select_from(friends))
 
 
 def _mutual_ids(caller_id: str, user_id: str):
@@ -172,11 +173,11 @@ def list_mutual_friends(caller_id: str, user_id: str, limit: int, offset: int) -
     """Users who are accepted friends of both the caller and user_id."""
     mutual = _mutual_ids(caller_id, user_id)
     stmt = select(*SUMMARY_COLUMNS).join(mutual, mutual.c.friend_id == User.user_id).order_by(*LIST_ORDER)
-    return list(db.session.execute(_page(stmt, limit, offset)).mappings())
+    return read_mappings(_page(stmt, limit, offset))
 
 
 def count_mutual_friends(caller_id: str, user_id: str) -> int:
-    return db.session.scalar(select(func.count()).select_from(_mutual_ids(caller_id, user_id)))
+    return read_scalar(select(func.count()).select_from(_mutual_ids(caller_id, user_id)))
 
 
 def list_all_friends(user_id: str) -> list:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from ..extensions import db
+from ..readdb import read_mappings
 from . import models  # noqa: F401  (registers the trigram indexes on user_table's metadata)
 
 # SQL expressions searched, spelled exactly as the trigram indexes are defined.
@@ -88,4 +88,4 @@ def search_params(caller_id: str, term: str, limit: int, offset: int) -> dict:
 def search_users(kind: str, caller_id: str, term: str, limit: int, offset: int) -> list:
     """Users (caller excluded) whose email or full name contains term, ranked per §5.4."""
     params = search_params(caller_id, term, limit, offset)
-    return list(db.session.execute(SEARCH_STATEMENTS[kind], params).mappings())
+    return read_mappings(SEARCH_STATEMENTS[kind], params)
