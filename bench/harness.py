@@ -7,6 +7,7 @@ import argparse
 import contextlib
 import datetime as dt
 import json
+import logging
 import os
 import random
 import shutil
@@ -263,6 +264,8 @@ class SqlFloor:
             cognito_app_client_id=CLIENT_ID, cognito_jwks_url=f"file://{jwks_path}",
             profile_image_bucket_name="pagenow-bench", aws_region="us-east-1", log_level="WARNING",
         ))
+        # The in-process app serves capture requests only: keep its request log off stdout.
+        logging.getLogger("pagenow.access").disabled = True
         self.captured: list = []
         with self.app.app_context():
             from service.extensions import db
