@@ -1,0 +1,302 @@
+"""playbooks/deploy.yml end to end on real sshd hosts in network namespaces (tests/infra/lab.py).
+
+Release 1 goes to both app hosts through the bastion; release 2 rolls out while a load loop
+runs through the load balancer (zero failed requests); a broken release 3 fails its health
+check on the first host, which goes back to release 2, and the second host is never touched.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psycopg2
+import pytest
+import yaml
+
+from .lab import APP_PORT, DeployLab, LoadLoop, sh
+
+REPO = Path(__file__).resolve().parents[2]
+ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
+RELEASE_FILES = ["service", "migrations", "wsgi.py", "gunicorn.conf.py", "requirements.txt"]
+
+pytestmark = pytest.mark.slow
+
+BROKEN_WSGI = '''"""Deliberately broken release for the deploy lab: boots, but never reports ready."""
+from flask import request
+
+from service import create_app
+
+app = create_app()
+
+
+@app.before_request
+def _never_ready():
+    if request.path == "/health":
+        return {"message": "deliberately broken release"}, 503
+'''
+
+
+class Deployer:
+    """Runs deploy.yml against the lab's inventory, built from the staging group_vars."""
+
+    def __init__(self, lab: DeployLab, database_url: str):
+        self.lab = lab
+        self.inventory = lab.workdir / "inventory"
+        self.build_root = lab.workdir / "build"
+        self.control_dir = lab.workdir / "cp"
+        self.control_dir.mkdir()
+        self._write_inventory(database_url)
+
+    def install_root(self, host: str) -> Path:
+        return self.lab.workdir / "hosts" / host / "opt" / "pagenow-user-api"
+
+    def _write_inventory(self, database_url: str) -> None:
+        group_vars = self.inventory / "group_vars"
+        group_vars.mkdir(parents=True)
+        # The real connection pattern: app hosts through the bastion's ProxyCommand.
+        for name in ("role_app.yml", "role_bastion.yml"):
+            shutil.copy(REPO / "inventories" / "staging" / "group_vars" / name, group_vars / name)
+        lab = self.lab
+
+        def remote_tmp(host: str) -> str:
+            return str(lab.workdir / "hosts" / host / "ansible-tmp")
+
+        apps = {}
+        for host in ("app1", "app2"):
+            apps[host] = {
+                "ansible_host": lab.hosts[host].address,
+                "ansible_user": "root",
+                "ansible_become": False,
+                "ansible_python_interpreter": "/usr/bin/python3",
+                "ansible_remote_tmp": remote_tmp(host),
+                # The hosts share this machine's filesystem: one install root each.
+                "service_install_root": str(self.install_root(host)),
+                "service_manager": "plain",
+                "service_port": APP_PORT,
+                "service_gunicorn_workers": 2,
+                "service_gunicorn_threads": 4,
+                "service_python": f"python{sys.version_info.major}.{sys.version_info.minor}",
+                "service_wheel_python_version": f"{sys.version_info.major}.{sys.version_info.minor}",
+                "service_health_retries": 8,
+                "service_health_delay": 1,
+                "service_hide_secrets": False,
+                "service_database_url": database_url,
+                "service_cognito_region": "us-east-1",
+                "service_cognito_pool_id": "us-east-1_deploylab",
+                "service_cognito_app_client_id": "deploy-lab-client",
+                "service_profile_image_bucket_name": "deploy-lab-images",
+                "service_aws_region": "us-east-1",
+            }
+        inventory = {
+            "all": {
+                "children": {
+                    "role_bastion": {
+                        "hosts": {
+                            "bastion": {
+                                "ansible_host": lab.hosts["bastion"].address,
+                                "ansible_user": "root",
+                                "ansible_ssh_private_key_file": str(lab.ssh_key),
+                                "bastion_known_hosts_file": str(lab.known_hosts),
+                                "ansible_remote_tmp": remote_tmp("bastion"),
+                            }
+                        }
+                    },
+                    "role_app": {"hosts": apps},
+                }
+            }
+        }
+        (self.inventory / "hosts.yml").write_text(yaml.safe_dump(inventory, sort_keys=False))
+
+    def deploy(self, version: str, source_dir: Path = REPO) -> subprocess.CompletedProcess:
+        env = dict(
+            os.environ,
+            ANSIBLE_PIPELINING="True",
+            ANSIBLE_SSH_CONTROL_PATH_DIR=str(self.control_dir),
+            ANSIBLE_LOCAL_TEMP=str(self.lab.workdir / "ansible-local"),
+            ANSIBLE_NOCOLOR="1",
+            ANSIBLE_FORCE_COLOR="0",
+            ANSIBLE_RETRY_FILES_ENABLED="False",
+            ANSIBLE_CALLBACKS_ENABLED="ansible.posix.profile_tasks",
+        )
+        extra = {
+            "service_release_version": version,
+            "service_source_dir": str(source_dir),
+            "service_build_root": str(self.build_root),
+        }
+        proc = subprocess.run(
+            [str(ANSIBLE_PLAYBOOK), "-i", str(self.inventory), "playbooks/deploy.yml", "-e", json.dumps(extra)],
+            cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+        )
+        (self.lab.workdir / f"deploy-{version}.log").write_text(proc.stdout + proc.stderr)
+        return proc
+
+    def close_connections(self) -> None:
+        # ControlPersist masters outlive ansible-playbook: ask each one to exit.
+        for sock in self.control_dir.iterdir():
+            subprocess.run(["ssh", "-O", "exit", "-o", f"ControlPath={sock}", "lab"],
+                           capture_output=True, timeout=10)
+
+    def master_pid(self, host: str) -> int:
+        return int((self.install_root(host) / "shared" / "run" / "gunicorn.pid").read_text())
+
+    def serving_release(self, host: str) -> str:
+        return Path(os.readlink(self.install_root(host) / "current")).name
+
+
+@pytest.fixture(scope="module")
+def lab(pg_server):
+    if os.geteuid() != 0:
+        pytest.skip("the deploy lab needs root (network namespaces)")
+    workdir = Path(tempfile.mkdtemp(prefix="pn6-"))
+    database_url = pg_server.create_database(prefix="pagenow_deploylab")
+    dbname = database_url.rsplit("/", 1)[1].split("?")[0]
+    admin = psycopg2.extensions.parse_dsn(pg_server.admin_dsn)
+    host, port = admin.get("host", "127.0.0.1"), admin.get("port", "5432")
+    upstream = f"{host}/.s.PGSQL.{port}" if host.startswith("/") else f"{host}:{port}"
+    auth = admin.get("user", "postgres") + (f":{admin['password']}" if admin.get("password") else "")
+    lab = DeployLab(workdir)
+    deployer = None
+    try:
+        lab.start(db_upstream=upstream)
+        deployer = Deployer(lab, f"postgresql://{auth}@{lab.db_address}:5432/{dbname}")
+        yield lab, deployer, dbname, pg_server.admin_dsn
+    finally:
+        if deployer is not None:
+            deployer.close_connections()
+        problems = lab.close()
+        pg_server.drop_database(database_url)
+        if not os.environ.get("DEPLOY_LAB_KEEP"):  # keep logs and install roots to debug a run
+            shutil.rmtree(workdir, ignore_errors=True)
+        assert not problems, problems
+
+
+def _failure_report(proc: subprocess.CompletedProcess) -> str:
+    return f"ansible-playbook exited {proc.returncode}\n{proc.stdout[-6000:]}\n{proc.stderr[-3000:]}"
+
+
+def test_rolling_deploy_through_the_bastion(lab):
+    lab, deployer, dbname, admin_dsn = lab
+    started = time.monotonic()
+
+    # --- release 1 on both hosts, through the bastion --------------------------------------
+    first = deployer.deploy("r1")
+    assert first.returncode == 0, _failure_report(first)
+    for host in ("app1", "app2"):
+        status, body = lab.http_get_from("bastion", f"http://{lab.hosts[host].address}:{APP_PORT}/health")
+        assert (status, body) == (200, {"status": "ok", "database": "ok", "release": "r1"}), host
+        assert deployer.serving_release(host) == "r1"
+    # The migration ran (once) against the lab database through the forwarder.
+    conn = psycopg2.connect(admin_dsn, dbname=dbname)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT count(*) FROM alembic_version")
+            assert cur.fetchone()[0] == 1
+    finally:
+        conn.close()
+
+    # App hosts are private: nothing in the root namespace reaches them.
+    for host in ("app1", "app2"):
+        for port in (22, APP_PORT):
+            with pytest.raises(OSError):
+                socket.create_connection((lab.hosts[host].address, port), timeout=2).close()
+    # Operators get there with a jump through the bastion (README), and reach the database too.
+    assert lab.ssh_via_bastion("app1", "cat", str(deployer.install_root("app1") / "current" / "release.env"),
+                               ).stdout.count("RELEASE_VERSION=r1") == 1
+    _check_psql_through_bastion(lab, admin_dsn, dbname)
+
+    # --- release 2 under load through the load balancer ---------------------------------------
+    masters_before = {host: deployer.master_pid(host) for host in ("app1", "app2")}
+    with LoadLoop(f"{lab.lb_url}/health", rate=20) as load:
+        time.sleep(1)  # requests already flowing when the roll starts
+        second = deployer.deploy("r2")
+        time.sleep(1)
+    assert second.returncode == 0, _failure_report(second)
+    releases_seen = {release for _, status, release in load.results if status == 200}
+    print(f"rolling deploy of r2 under load: {len(load.results)} requests, {len(load.failures)} failed, "
+          f"releases answering {sorted(releases_seen)}")
+    assert len(load.results) >= 100, "the load loop did not run for the roll"
+    assert load.failures == [], load.errors[:10]
+    assert releases_seen == {"r1", "r2"}
+    for host in ("app1", "app2"):
+        status, body = lab.http_get_from("bastion", f"http://{lab.hosts[host].address}:{APP_PORT}/health")
+        assert (status, body["release"]) == (200, "r2"), host
+        assert deployer.serving_release(host) == "r2"
+        # A new master took over; the old one is gone and no hand-over is left pending.
+        assert deployer.master_pid(host) != masters_before[host]
+        assert not _alive(masters_before[host])
+        assert not (deployer.install_root(host) / "shared" / "run" / "gunicorn.pid.2").exists()
+
+    # --- a broken release 3: stops on the first host, which goes back to release 2 -------------
+    broken = lab.workdir / "src-r3"
+    for name in RELEASE_FILES:
+        src = REPO / name
+        if src.is_dir():
+            shutil.copytree(src, broken / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            broken.mkdir(exist_ok=True)
+            shutil.copy(src, broken / name)
+    (broken / "wsgi.py").write_text(BROKEN_WSGI)
+    app2_master = deployer.master_pid("app2")
+    third = deployer.deploy("r3", source_dir=broken)
+    assert third.returncode != 0, _failure_report(third)
+    assert "release r3 failed its health check on app1; rolled back to release r2" in third.stdout, \
+        _failure_report(third)
+    status, body = lab.http_get_from("bastion", f"http://{lab.hosts['app1'].address}:{APP_PORT}/health")
+    assert (status, body["release"]) == (200, "r2")
+    assert deployer.serving_release("app1") == "r2"
+    assert not (deployer.install_root("app1") / "shared" / "run" / "gunicorn.pid.2").exists()
+    # app2 was never touched: same master, same release, release 3 never copied there.
+    assert deployer.master_pid("app2") == app2_master
+    assert deployer.serving_release("app2") == "r2"
+    assert not (deployer.install_root("app2") / "releases" / "r3").exists()
+    status, body = lab.http_get_from("lb", f"{lab.lb_url}/health")
+    assert (status, body["release"]) == (200, "r2")
+
+    assert time.monotonic() - started < 300, "the deploy lab must finish within 5 minutes"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _check_psql_through_bastion(lab: DeployLab, admin_dsn: str, dbname: str) -> None:
+    """The README's `ssh -L` recipe: a local port forwarded through the bastion to the database."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        local_port = probe.getsockname()[1]
+    tunnel = subprocess.Popen(
+        ["ssh", *lab.ssh_args(), "-N", "-o", "ExitOnForwardFailure=yes",
+         "-L", f"127.0.0.1:{local_port}:{lab.db_address}:5432", f"root@{lab.hosts['bastion'].address}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                conn = psycopg2.connect(admin_dsn, host="127.0.0.1", port=local_port, dbname=dbname,
+                                        connect_timeout=3)
+                break
+            except psycopg2.OperationalError:
+                if tunnel.poll() is not None or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT current_database()")
+                assert cur.fetchone()[0] == dbname
+        finally:
+            conn.close()
+    finally:
+        tunnel.terminate()
+        tunnel.wait(timeout=10)
