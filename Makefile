@@ -1,7 +1,9 @@
-.PHONY: run test lint bench
+.PHONY: run test fuzz lint bench
 run:            ## install, migrate, serve on :8000 (embedded PostgreSQL without DATABASE_URL)
 	scripts/run.sh
 test:           ## the whole test suite
 	scripts/test.sh
 bench:          ## benchmark every endpoint at 100k users (bench/README.md); ARGS="--users 1000000" to change
 	bench/run.sh $(ARGS)
+fuzz:           ## schemathesis over every operation, 300 examples each (FUZZ_EXAMPLES=n to change; ~10 min)
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-300} scripts/test.sh tests/hardening/test_schemathesis.py -q -s --timeout=0

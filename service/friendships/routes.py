@@ -9,7 +9,7 @@ from ..errors import ApiError
 from ..extensions import db
 from ..http import Blueprint, CountSchema, SuccessSchema
 from ..users.access import require_registered, require_user_exists
-from ..users.schemas import UserSummarySchema
+from ..users.schemas import Timestamp, UserSummarySchema
 from . import queries
 from .schemas import (
     TERM_MAX_LENGTH,
@@ -39,6 +39,21 @@ TERM_DOC = {
 
 def _count(n: int) -> dict:
     return {"count_1": n, "count": n}
+
+
+# The documented 200 body must admit the JSON null these routes answer (OpenAPI 3.0 nullable).
+_TS = {k: v for k, v in Timestamp.DOC.items() if k != "description"}
+FRIENDSHIP_OR_NULL_DOC = {"200": {"description": "The row, or null", "content": {"application/json": {"schema": {
+    "type": "object",
+    "nullable": True,
+    "required": ["user_id1", "user_id2", "requested_at", "accepted_at"],
+    "properties": {
+        "user_id1": {"type": "string", "description": "Requester"},
+        "user_id2": {"type": "string", "description": "Addressee"},
+        "requested_at": _TS,
+        "accepted_at": {**_TS, "nullable": True},
+    },
+}}}}}
 
 
 def _friendship_or_null(row):
@@ -108,7 +123,7 @@ class MutualFriendCount(MethodView):
 class FriendshipCheck(MethodView):
     @auth_required
     @blp.response(200, FriendshipSchema)
-    @blp.doc(responses=ERRORS_DOC, description="JSON null when no row links the two (also for yourself).")
+    @blp.doc(responses={**ERRORS_DOC, **FRIENDSHIP_OR_NULL_DOC}, description="JSON null when no row links the two (also for yourself).")
     def get(self, user_id):
         """The row between the caller and a user, in either direction, or null"""
         caller_id = current_caller().user_id
@@ -120,7 +135,7 @@ class FriendshipCheck(MethodView):
 class FriendRequestWith(MethodView):
     @auth_required
     @blp.response(200, FriendshipSchema)
-    @blp.doc(responses=ERRORS_DOC, description="JSON null when the caller sent no request to the user.")
+    @blp.doc(responses={**ERRORS_DOC, **FRIENDSHIP_OR_NULL_DOC}, description="JSON null when the caller sent no request to the user.")
     def get(self, user_id):
         """The row the caller sent to a user (pending or accepted), or null"""
         caller_id = current_caller().user_id

@@ -99,6 +99,18 @@ class ShareTypeSchema(Schema):
 class _Timestamp(fields.DateTime):
     """Naive UTC, ISO-8601 without offset (clients append 'Z' themselves)."""
 
+    # Documented as what it is: RFC 3339 "date-time" requires an offset, which API.md forbids.
+    DOC = {
+        "type": "string",
+        "format": "naive-date-time",
+        "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?$",
+        "description": "UTC, ISO-8601 without offset",
+    }
+
+    def __init__(self, *args, **kwargs):
+        kwargs["metadata"] = {**self.DOC, **kwargs.get("metadata", {})}
+        super().__init__(*args, **kwargs)
+
     def _serialize(self, value, attr, obj, **kwargs):
         return value.isoformat() if value is not None else None
 
