@@ -1,0 +1,90 @@
+"""Graceful shutdown: SIGTERM to gunicorn lets an in-flight request finish and commit.
+
+The request is made slow without any test-only endpoint: the test holds a row lock on the
+caller's user_table row, so PUT /users/me waits in PostgreSQL until the test lets go."""
+from __future__ import annotations
+
+import threading
+import time
+
+import psycopg2
+import requests
+
+from .fast_tokens import FastSigner
+from .test_outage import profile
+
+
+def wait_for(predicate, timeout: float, step: float = 0.05) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return False
+
+
+def test_sigterm_lets_the_in_flight_request_finish(scratch_db, jwks_path, gunicorn_factory, signing_key):
+    server = gunicorn_factory(scratch_db, jwks_path, workers=1, threads=2, GUNICORN_GRACEFUL_TIMEOUT=20,
+                              DB_STATEMENT_TIMEOUT_MS=15000)
+    headers = FastSigner(signing_key).headers("leaver")
+    assert requests.post(server.url("/users/me"), headers=headers, json={"first_name": "Lea", "last_name": "Ver"},
+                         timeout=10).status_code == 200
+
+    dsn = scratch_db.replace("postgresql+psycopg2", "postgresql")
+    locker = psycopg2.connect(dsn)
+    watcher = psycopg2.connect(dsn)
+    watcher.autocommit = True
+    result: dict = {}
+    try:
+        with locker.cursor() as cur:
+            cur.execute("SELECT 1 FROM user_table WHERE user_id = 'leaver' FOR UPDATE")
+
+        def slow_put():
+            started = time.monotonic()
+            try:
+                response = requests.put(server.url("/users/me"), headers=headers, json=profile("after-sigterm"),
+                                        timeout=30)
+                result["status"] = response.status_code
+            except requests.RequestException as exc:
+                result["error"] = repr(exc)
+            result["took"] = time.monotonic() - started
+
+        thread = threading.Thread(target=slow_put)
+        thread.start()
+
+        def put_is_waiting_on_the_lock() -> bool:
+            with watcher.cursor() as cur:
+                cur.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pagenow-user-api' "
+                            "AND wait_event_type = 'Lock'")
+                return cur.fetchone()[0] == 1
+
+        assert wait_for(put_is_waiting_on_the_lock, timeout=10), "the PUT never reached the database"
+        server.terminate()  # SIGTERM to the gunicorn master while the PUT is in flight
+        time.sleep(1.5)
+        assert server.proc.poll() is None, "gunicorn exited with a request still in flight"
+        assert thread.is_alive()
+        locker.rollback()  # let the PUT through
+        thread.join(timeout=20)
+    finally:
+        locker.close()
+        watcher.close()
+
+    assert result.get("status") == 200, result
+    assert result["took"] >= 1.5
+    # The master exits on its own once the worker has drained, well inside the graceful timeout.
+    assert wait_for(lambda: server.proc.poll() is not None, timeout=20)
+    assert server.proc.returncode == 0, server.output()[-2000:]
+    check = psycopg2.connect(dsn)
+    try:
+        with check.cursor() as cur:
+            cur.execute("SELECT description FROM user_table WHERE user_id = 'leaver'")
+            assert cur.fetchone()[0] == "after-sigterm"
+    finally:
+        check.close()
+    # Nothing listens any more.
+    try:
+        requests.get(server.url("/ping"), timeout=2)
+        still_serving = True
+    except requests.ConnectionError:
+        still_serving = False
+    assert not still_serving
