@@ -61,6 +61,13 @@ def _engine_options(config: Config) -> dict:
             "connect_timeout": config.db_connect_timeout,
             "options": f"-c statement_timeout={config.db_statement_timeout_ms} -c TimeZone=UTC",
             "application_name": "pagenow-user-api",
+            # A silent network partition (no RST) would otherwise leave a request waiting on TCP
+            # retransmits for minutes: give up on unacknowledged data, and probe idle sockets.
+            "tcp_user_timeout": config.db_statement_timeout_ms + 5000,
+            "keepalives": 1,
+            "keepalives_idle": 30,
+            "keepalives_interval": 5,
+            "keepalives_count": 3,
         },
     }
 

@@ -186,3 +186,28 @@ def test_database_outage_under_load(scratch_db, jwks_path, gunicorn_factory, sig
     assert lost_registrations == set() and lost_updates == {}, figures
     # Nothing before the cut failed.
     assert all(r["status"] in (200, 404) for r in rows if r["sent"] + r["took"] < cut_at), figures
+
+
+def test_connections_carry_short_timeouts(database_url, jwks_path):
+    """What keeps outages quick: connect timeout, statement timeout, TCP give-up and keepalives."""
+    from service import create_app
+    from service.extensions import db
+
+    from .conftest import make_config
+
+    # A fresh app: the session app's pool also served `flask db upgrade`, which lifts the timeout.
+    app = create_app(make_config(database_url, jwks_path))
+    with app.app_context():
+        raw = db.engine.raw_connection()
+        try:
+            params = raw.dbapi_connection.get_dsn_parameters()
+            with raw.dbapi_connection.cursor() as cur:
+                cur.execute("SHOW statement_timeout")
+                statement_timeout = cur.fetchone()[0]
+        finally:
+            raw.close()
+        db.engine.dispose()
+    assert int(params["connect_timeout"]) <= 5
+    assert statement_timeout == "5s"
+    assert int(params["tcp_user_timeout"]) <= 15000
+    assert params["keepalives"] == "1"
