@@ -84,7 +84,7 @@ class Deployer:
                 "service_gunicorn_threads": 4,
                 "service_python": f"python{sys.version_info.major}.{sys.version_info.minor}",
                 "service_wheel_python_version": f"{sys.version_info.major}.{sys.version_info.minor}",
-                "service_health_retries": 8,
+                "service_health_retries": 5,
                 "service_health_delay": 1,
                 "service_hide_secrets": False,
                 "service_database_url": database_url,
@@ -175,6 +175,26 @@ def lab(pg_server):
         if not os.environ.get("DEPLOY_LAB_KEEP"):  # keep logs and install roots to debug a run
             shutil.rmtree(workdir, ignore_errors=True)
         assert not problems, problems
+
+
+def test_deploy_playbook_lints_clean():
+    proc = subprocess.run(
+        [str(ANSIBLE_PLAYBOOK.with_name("ansible-lint")), "--nocolor", "--profile", "production",
+         "playbooks/deploy.yml", "playbooks/roles/service",
+         *[f"inventories/{env}/group_vars/{name}" for env in ("staging", "production")
+           for name in ("role_app.yml", "role_bastion.yml")]],
+        cwd=REPO, capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
+
+
+def test_deploy_playbook_syntax():
+    proc = subprocess.run(
+        [str(ANSIBLE_PLAYBOOK), "--syntax-check", "-i", "localhost,", "playbooks/deploy.yml"],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "playbook: playbooks/deploy.yml" in proc.stdout
 
 
 def _failure_report(proc: subprocess.CompletedProcess) -> str:
