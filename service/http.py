@@ -2,16 +2,20 @@
 400 (never 422) on validation errors, strict booleans, base-10 paging integers."""
 from __future__ import annotations
 
+import functools
 import json
 import re
 
 import flask_smorest
-from flask import request
+import orjson
+from flask import Response, current_app, request
+from flask_smorest.utils import resolve_schema_instance
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 from webargs import core
 from webargs.flaskparser import FlaskParser
 
 from .errors import ApiError
+from .fastdump import compile_dumper
 
 
 class JsonAnyContentTypeParser(FlaskParser):
@@ -29,6 +33,30 @@ class JsonAnyContentTypeParser(FlaskParser):
 
 class Blueprint(flask_smorest.Blueprint):
     ARGUMENTS_PARSER = JsonAnyContentTypeParser()
+
+    def response(self, status_code, schema=None, **kwargs):
+        """flask-smorest's response (documentation included), but bodies are dumped by a
+        function compiled from the schema and encoded once by orjson: same JSON, a fraction
+        of marshmallow's cost. flask-smorest passes the Response through untouched."""
+        document = super().response(status_code, schema, **kwargs)
+        dump = compile_dumper(resolve_schema_instance(schema)) if schema is not None else None
+        if dump is None:
+            return document
+
+        def decorator(func):
+            @functools.wraps(func)
+            def wrapper(*args, **kwargs):
+                result = func(*args, **kwargs)
+                if isinstance(result, (Response, tuple)):
+                    return result
+                return current_app.response_class(
+                    orjson.dumps(dump(result), option=orjson.OPT_NON_STR_KEYS),
+                    status=status_code, mimetype="application/json",
+                )
+
+            return document(wrapper)
+
+        return decorator
 
 
 class StrictBoolean(fields.Boolean):
