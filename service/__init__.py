@@ -50,7 +50,8 @@ def configure_logging(config: Config) -> None:
 
 def _engine_options(config: Config) -> dict:
     return {
-        "pool_pre_ping": True,
+        # Pinged only after idling in the pool (service/dbsession.py), not per checkout.
+        "pool_pre_ping": False,
         # Error messages (and so tracebacks in the log) show SQL but never bound values.
         "hide_parameters": True,
         "pool_size": config.db_pool_size,
@@ -111,9 +112,14 @@ def init_extensions(app: Flask, config: Config) -> None:
     from .users import models as _users  # noqa: F401
 
     from .auth import init_auth
+    from .dbsession import install_idle_ping, install_read_autocommit
     from .users.images import init_images
 
     db.init_app(app)
+    with app.app_context():
+        for engine in db.engines.values():
+            install_idle_ping(engine)
+            install_read_autocommit(engine)
     migrate.init_app(app, db, directory=_migrations_dir())
     api.init_app(app)
     init_auth(app, config)
