@@ -9,6 +9,13 @@ from .defaults import DEFAULT_ALLOW_DOMAINS, DEFAULT_DENY_DOMAINS
 from .models import User
 
 PRIVATE_FLAGS = ("gender", "school", "work", "location")
+# What public_view reads: no domain lists (~125 strings per user that it never shows).
+PUBLIC_COLUMNS = (
+    User.user_id, User.first_name, User.last_name, User.description, User.profile_image_extension,
+    User.profile_image_uploaded_at, User.dob, User.dob_public,
+    *(getattr(User, name) for name in PRIVATE_FLAGS),
+    *(getattr(User, f"{name}_public") for name in PRIVATE_FLAGS),
+)
 
 
 def get_user(user_id: str) -> User | None:
@@ -80,16 +87,23 @@ def set_profile_image(user_id: str, extension: str | None) -> None:
     )
 
 
-def get_users_in_order(user_ids: list[str]) -> list[User]:
-    """Users for the given ids, unknown ids skipped, in the order given."""
+def get_public_profile(user_id: str):
+    """The PUBLIC_COLUMNS row of one user (for public_view), or None."""
+    return db.session.execute(select(*PUBLIC_COLUMNS).where(User.user_id == user_id)).first()
+
+
+def get_users_in_order(user_ids: list[str]) -> list:
+    """PUBLIC_COLUMNS rows for the given ids, unknown ids skipped, in the order given."""
     if not user_ids:
         return []
-    found = {u.user_id: u for u in db.session.scalars(select(User).where(User.user_id.in_(user_ids)))}
+    rows = db.session.execute(select(*PUBLIC_COLUMNS).where(User.user_id.in_(user_ids)))
+    found = {row.user_id: row for row in rows}
     return [found[uid] for uid in user_ids if uid in found]
 
 
-def public_view(user: User) -> dict:
-    """The public profile: private fields are null unless their *_public flag is set."""
+def public_view(user) -> dict:
+    """The public profile: private fields are null unless their *_public flag is set.
+    `user` is a User or a PUBLIC_COLUMNS row."""
     view = {
         "user_id": user.user_id,
         "first_name": user.first_name,

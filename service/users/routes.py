@@ -129,7 +129,7 @@ class UserById(MethodView):
     @blp.doc(responses=ERRORS_DOC)
     def get(self, user_id):
         """Anyone's public profile (private fields null unless made public)"""
-        user = queries.get_user(user_id)
+        user = queries.get_public_profile(user_id)
         if user is None:
             raise ApiError("User not found", 404)
         return queries.public_view(user)
