@@ -63,6 +63,13 @@ def _friendship_or_null(row):
     return row
 
 
+def _empty_unless_missing(user_id: str) -> list:
+    # Rows found prove the user exists (friendship rows reference user_table), so the 404
+    # check costs a statement only when the list is empty.
+    require_user_exists(user_id)
+    return []
+
+
 def check_term(term: str) -> str:
     if len(term) > TERM_MAX_LENGTH:
         raise ApiError(f"Search term must be at most {TERM_MAX_LENGTH} characters")
@@ -79,8 +86,8 @@ class FriendsOfUser(MethodView):
     @blp.doc(responses=ERRORS_DOC)
     def get(self, paging, user_id):
         """Accepted friends of a user, with the caller's friendship_state for each"""
-        require_user_exists(user_id)
-        return queries.list_friends(user_id, current_caller().user_id, paging["limit"], paging["offset"])
+        rows = queries.list_friends(user_id, current_caller().user_id, paging["limit"], paging["offset"])
+        return rows or _empty_unless_missing(user_id)
 
 
 @blp.route("/users/id/<user_id>/friends/count")
@@ -102,8 +109,8 @@ class MutualFriends(MethodView):
     @blp.doc(responses=ERRORS_DOC)
     def get(self, paging, user_id):
         """Accepted friends of both the caller and the user"""
-        require_user_exists(user_id)
-        return queries.list_mutual_friends(current_caller().user_id, user_id, paging["limit"], paging["offset"])
+        rows = queries.list_mutual_friends(current_caller().user_id, user_id, paging["limit"], paging["offset"])
+        return rows or _empty_unless_missing(user_id)
 
 
 @blp.route("/users/id/<user_id>/mutual-friends/count")
@@ -113,8 +120,10 @@ class MutualFriendCount(MethodView):
     @blp.doc(responses=ERRORS_DOC)
     def get(self, user_id):
         """Number of accepted friends shared by the caller and the user"""
-        require_user_exists(user_id)
-        return _count(queries.count_mutual_friends(current_caller().user_id, user_id))
+        n = queries.count_mutual_friends(current_caller().user_id, user_id)
+        if n == 0:
+            require_user_exists(user_id)
+        return _count(n)
 
 
 # --- Requests (§4.6) ---------------------------------------------------------------------
