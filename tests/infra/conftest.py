@@ -90,6 +90,12 @@ class Lab:
         shutil.copytree(ROOT / "inventories" / "staging", self.inventory)
         inventory_file = self.inventory / "aws_ec2.yml"
         inventory_file.write_text(inventory_file.read_text() + f"endpoint_url: {endpoint}\n")
+        # An explicit localhost, so runs can be limited to it: the emulated instances in the
+        # dynamic inventory have addresses that must never be contacted from here.
+        (self.inventory / "localhost.yml").write_text(
+            "all:\n  hosts:\n    localhost:\n      ansible_connection: local\n"
+            "      ansible_python_interpreter: '{{ ansible_playbook_python }}'\n"
+        )
         vault = self.inventory / "group_vars" / "all" / "vault.yml"
         vault.write_text("vault_db_master_username: pagenow_admin\n")
         self.run([tool("ansible-vault"), "encrypt", *self.vault_args(), str(vault)])
