@@ -275,6 +275,9 @@ class SqlFloor:
         self.conn = psycopg2.connect(libpq_url(database_url), options="-c TimeZone=UTC")
 
     def _capture(self, conn, cursor, statement, parameters, context, executemany):
+        # Savepoints come from the capture's outer transaction, not from the endpoint.
+        if statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")):
+            return
         self.captured.append((statement, parameters, executemany))
 
     def capture(self, endpoint: str, user: dict, rng: random.Random) -> list:
