@@ -97,9 +97,6 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
-        # The app's short statement_timeout must not cut index builds on big tables.
-        connection.exec_driver_sql("SET statement_timeout = 0")
-        connection.commit()
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
@@ -107,6 +104,9 @@ def run_migrations_online():
         )
 
         with context.begin_transaction():
+            # The app's short statement_timeout must not cut index builds on big tables;
+            # SET LOCAL ends with the transaction, so the pooled connection keeps its own.
+            connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
             context.run_migrations()
 
 

@@ -7,8 +7,12 @@ import threading
 
 
 class TcpProxy:
-    def __init__(self, upstream_port: int, upstream_host: str = "127.0.0.1"):
-        self.upstream = (upstream_host, upstream_port)
+    def __init__(self, upstream_port: int | None, upstream_host: str = "127.0.0.1"):
+        # A host starting with "/" is a PostgreSQL socket directory (embedded pgserver).
+        if upstream_host.startswith("/"):
+            self.upstream = f"{upstream_host}/.s.PGSQL.{upstream_port or 5432}"
+        else:
+            self.upstream = (upstream_host, upstream_port)
         self._lock = threading.Lock()
         self._connections: set[socket.socket] = set()
         self._listener: socket.socket | None = None
@@ -56,7 +60,7 @@ class TcpProxy:
             except OSError:
                 return
             try:
-                server = socket.create_connection(self.upstream, timeout=3)
+                server = _connect_upstream(self.upstream)
             except OSError:
                 _kill(client)
                 continue
@@ -86,6 +90,15 @@ class TcpProxy:
                 with self._lock:
                     self._connections.discard(sock)
                 _kill(sock)
+
+
+def _connect_upstream(upstream) -> socket.socket:
+    if isinstance(upstream, str):
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(3)
+        sock.connect(upstream)
+        return sock
+    return socket.create_connection(upstream, timeout=3)
 
 
 def _kill(sock: socket.socket) -> None:

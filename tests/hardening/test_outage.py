@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg2
 import pytest
@@ -29,7 +29,17 @@ def via_proxy(database_url: str, port: int) -> str:
     parts = urlsplit(database_url)
     netloc = parts.netloc.rsplit("@", 1)
     host = f"127.0.0.1:{port}"
-    return urlunsplit(parts._replace(netloc=f"{netloc[0]}@{host}" if len(netloc) == 2 else host))
+    # Drop a socket-directory host/port from the query: the app must go through the proxy.
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k not in ("host", "port")])
+    return urlunsplit(parts._replace(netloc=f"{netloc[0]}@{host}" if len(netloc) == 2 else host, query=query))
+
+
+def proxy_for(database_url: str) -> TcpProxy:
+    parts = urlsplit(database_url.replace("+psycopg2", ""))
+    query = dict(parse_qsl(parts.query))
+    if query.get("host", "").startswith("/"):
+        return TcpProxy(int(query.get("port", 5432)), upstream_host=query["host"])
+    return TcpProxy(parts.port or 5432, upstream_host=parts.hostname or "127.0.0.1")
 
 
 def profile(description: str) -> dict:
@@ -53,7 +63,7 @@ class Recorder:
 
 @pytest.mark.slow
 def test_database_outage_under_load(scratch_db, jwks_path, gunicorn_factory, signing_key):
-    proxy = TcpProxy(urlsplit(scratch_db.replace("+psycopg2", "")).port)
+    proxy = proxy_for(scratch_db)
     server = gunicorn_factory(via_proxy(scratch_db, proxy.port), jwks_path, workers=2, threads=4,
                               DB_CONNECT_TIMEOUT=2, DB_STATEMENT_TIMEOUT_MS=3000, DB_POOL_SIZE=3)
     signer = FastSigner(signing_key)
