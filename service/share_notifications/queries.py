@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import Uuid, cast, func, insert, literal, select, update
+from functools import cache
+
+from sqlalchemy import Uuid, bindparam, cast, func, insert, literal, select, update
 
 from ..extensions import db
 from ..friendships.queries import accepted_friend_ids_select
@@ -44,8 +46,10 @@ def create_personal_share(sender_id: str, sent_to: str, url: str, title: str) ->
     return event_id
 
 
-def list_received(user_id: str, is_read: bool | None, limit: int, offset: int):
-    """ShareReceived rows addressed to user_id, newest first, with the sender's names."""
+@cache
+def _received_stmt(is_read: bool | None):
+    # Built once per variant with bind parameters: building it per request cost more
+    # Python time than the query takes. Same SQL as before, other parameter names.
     stmt = (
         select(
             notifications.c.event_id,
@@ -61,16 +65,22 @@ def list_received(user_id: str, is_read: bool | None, limit: int, offset: int):
         .select_from(seen)
         .join(notifications, notifications.c.event_id == seen.c.event_id)
         .join(User, User.user_id == notifications.c.user_id)
-        .where(seen.c.user_id == user_id)
+        .where(seen.c.user_id == bindparam("user_id"))
         .order_by(notifications.c.sent_at.desc(), notifications.c.event_id)
-        .limit(limit)
-        .offset(offset)
+        .limit(bindparam("limit"))
+        .offset(bindparam("offset"))
     )
     if is_read is True:
         stmt = stmt.where(seen.c.seen_at.is_not(None))
     elif is_read is False:
         stmt = stmt.where(seen.c.seen_at.is_(None))
-    return db.session.execute(stmt).mappings().all()
+    return stmt
+
+
+def list_received(user_id: str, is_read: bool | None, limit: int, offset: int):
+    """ShareReceived rows addressed to user_id, newest first, with the sender's names."""
+    params = {"user_id": user_id, "limit": limit, "offset": offset}
+    return db.session.execute(_received_stmt(is_read), params).mappings().all()
 
 
 def mark_read(user_id: str, event_ids: list[uuid.UUID]) -> int:
@@ -85,8 +95,8 @@ def mark_read(user_id: str, event_ids: list[uuid.UUID]) -> int:
     return result.rowcount
 
 
-def list_sent(user_id: str, limit: int, offset: int):
-    """ShareSent rows created by user_id, newest first, with unseen counts in the same statement."""
+@cache
+def _sent_stmt():
     not_seen_count = (
         select(func.count())
         .select_from(seen)
@@ -94,7 +104,7 @@ def list_sent(user_id: str, limit: int, offset: int):
         .correlate(notifications)
         .scalar_subquery()
     )
-    stmt = (
+    return (
         select(
             notifications.c.event_id,
             notifications.c.url,
@@ -108,9 +118,14 @@ def list_sent(user_id: str, limit: int, offset: int):
         )
         .select_from(notifications)
         .outerjoin(User, User.user_id == notifications.c.sent_to)
-        .where(notifications.c.user_id == user_id)
+        .where(notifications.c.user_id == bindparam("user_id"))
         .order_by(notifications.c.sent_at.desc(), notifications.c.event_id)
-        .limit(limit)
-        .offset(offset)
+        .limit(bindparam("limit"))
+        .offset(bindparam("offset"))
     )
-    return db.session.execute(stmt).mappings().all()
+
+
+def list_sent(user_id: str, limit: int, offset: int):
+    """ShareSent rows created by user_id, newest first, with unseen counts in the same statement."""
+    params = {"user_id": user_id, "limit": limit, "offset": offset}
+    return db.session.execute(_sent_stmt(), params).mappings().all()
