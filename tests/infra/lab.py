@@ -254,8 +254,7 @@ class DeployLab:
                 pids = [int(p) for p in sh("ip", "netns", "pids", name, check=False).stdout.split()]
                 if not pids:
                     break
-                for pid in pids:
-                    _stop(pid)
+                _stop_all(pids)
             if sh("ip", "netns", "del", name, check=False).returncode != 0:
                 problems.append(f"namespace {name} not removed")
         for role in ("b", "l"):
@@ -290,6 +289,31 @@ def _stop(pid: int, proc: subprocess.Popen | None = None) -> None:
         return
     if proc is not None:
         proc.wait(timeout=5)
+
+
+def _stop_all(pids: list[int]) -> None:
+    """TERM every listed process at once (masters cannot respawn workers), KILL what remains."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            pids = [pid for pid in pids if _exists(pid)]
+            if not pids:
+                return
+            time.sleep(0.05)
+
+
+def _exists(pid: int) -> bool:
+    """Running (a zombie waiting for its reaper counts as gone)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return False
+    return state != "Z"
 
 
 class LoadLoop:
