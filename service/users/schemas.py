@@ -115,12 +115,25 @@ class _Timestamp(fields.DateTime):
         return value.isoformat() if value is not None else None
 
 
-class UserPrivateSchema(Schema):
+class UserSummarySchema(Schema):
+    """Base fields of every list entry; endpoints add their own extras."""
+
     user_id = fields.String(required=True)
-    email = fields.String(required=True)
     first_name = fields.String(required=True)
     last_name = fields.String(required=True)
     description = fields.String(required=True)
+    profile_image_extension = fields.String(allow_none=True, required=True)
+    profile_image_uploaded_at = _Timestamp(allow_none=True, required=True)
+
+
+class _NoRelationFields(Schema):
+    # Always null on profiles; kept for shape compatibility with list entries.
+    friendship_state = fields.Constant(None, allow_none=True, required=True)
+    mutual_friend_count = fields.Constant(None, allow_none=True, required=True)
+
+
+class UserPrivateSchema(UserSummarySchema, _NoRelationFields):
+    email = fields.String(required=True)
     dob = fields.Date(allow_none=True, required=True)
     gender = fields.String(required=True)
     school = fields.String(required=True)
@@ -135,37 +148,16 @@ class UserPrivateSchema(Schema):
     share_mode = fields.String(required=True)
     domain_allow_array = fields.List(fields.String(), required=True)
     domain_deny_array = fields.List(fields.String(), required=True)
-    profile_image_extension = fields.String(allow_none=True, required=True)
-    profile_image_uploaded_at = _Timestamp(allow_none=True, required=True)
-    friendship_state = fields.Constant(None, allow_none=True, required=True)
-    mutual_friend_count = fields.Constant(None, allow_none=True, required=True)
 
 
-class UserPublicSchema(Schema):
-    user_id = fields.String(required=True)
-    first_name = fields.String(required=True)
-    last_name = fields.String(required=True)
-    description = fields.String(required=True)
-    profile_image_extension = fields.String(allow_none=True, required=True)
-    profile_image_uploaded_at = _Timestamp(allow_none=True, required=True)
+class UserPublicSchema(UserSummarySchema, _NoRelationFields):
+    """Private fields are null unless their *_public flag is set (see queries.public_view)."""
+
     dob = fields.Date(allow_none=True, required=True)
     gender = fields.String(allow_none=True, required=True)
     school = fields.String(allow_none=True, required=True)
     work = fields.String(allow_none=True, required=True)
     location = fields.String(allow_none=True, required=True)
-    friendship_state = fields.Constant(None, allow_none=True, required=True)
-    mutual_friend_count = fields.Constant(None, allow_none=True, required=True)
-
-
-class UserSummarySchema(Schema):
-    """Base fields of every list entry; endpoints add their own extras."""
-
-    user_id = fields.String(required=True)
-    first_name = fields.String(required=True)
-    last_name = fields.String(required=True)
-    description = fields.String(required=True)
-    profile_image_extension = fields.String(allow_none=True, required=True)
-    profile_image_uploaded_at = _Timestamp(allow_none=True, required=True)
 
 
 Timestamp = _Timestamp
