@@ -3,9 +3,13 @@ import multiprocessing
 import os
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
-# Sync Flask app whose requests mostly wait on PostgreSQL: a few processes (CPU) with a
-# few threads each (I/O overlap). 2 cores -> 3 workers x 4 threads by default.
-workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() + 1))
+# One process per core, four threads each. A request holds the GIL for ~1-2 ms of Python
+# and waits ~0.1-1 ms per database round trip (one per read since issue 7), so four
+# threads keep a process's core busy; a process beyond the cores only adds context
+# switches, memory and another pool of database connections (per instance: workers x
+# (DB_POOL_SIZE + DB_MAX_OVERFLOW), which RDS Proxy multiplexes onto fewer server
+# connections). Measured on the 2-core bench host (bench/README.md): 2x4 >= 3x4 > 2x8 > 4x4.
+workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count()))
 threads = int(os.environ.get("GUNICORN_THREADS", 4))
 worker_class = "gthread"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))
