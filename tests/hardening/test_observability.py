@@ -186,6 +186,14 @@ def test_metrics_across_gunicorn_workers(scratch_db, jwks_path, gunicorn_factory
     """With PROMETHEUS_MULTIPROC_DIR every worker's requests show up, whichever one is scraped."""
     multiproc = tmp_path / "prom"
     server = gunicorn_factory(scratch_db, jwks_path, workers=2, threads=2, PROMETHEUS_MULTIPROC_DIR=multiproc)
+    # The factory returns once one worker answers; wait (bounded) until the second has booted
+    # and registered its pool gauge too, or the assertions below race its start-up.
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        text = requests.get(server.url("/metrics"), headers={"Connection": "close"}, timeout=5).text
+        if sample(text, "pagenow_db_pool_connections_max", pool="default") == 2 * 10:
+            break
+        time.sleep(0.2)
     with requests.Session() as session:
         for _ in range(40):
             assert session.get(server.url("/users/id/nobody")).status_code == 404
