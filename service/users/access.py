@@ -20,6 +20,14 @@ def registered_caller() -> User:
     return user
 
 
+def registered_caller_row():
+    """registered_caller() as a read-only Core row (for responses that only show it)."""
+    row = queries.get_user_row(current_caller().user_id)
+    if row is None:
+        raise NotFound("User not found")
+    return row
+
+
 def require_registered() -> str:
     """Like registered_caller() without loading the row; returns the caller's id."""
     user_id = current_caller().user_id

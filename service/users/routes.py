@@ -10,7 +10,7 @@ from ..errors import ApiError
 from ..extensions import db
 from ..http import Blueprint, SuccessSchema, json_body, load_string_array
 from . import queries
-from .access import registered_caller
+from .access import registered_caller, registered_caller_row
 from .images import image_store
 from .schemas import (
     DOMAIN_ARRAY_MAX_ITEMS,
@@ -72,7 +72,7 @@ class Me(MethodView):
     @blp.doc(responses=ERRORS_DOC)
     def get(self):
         """The caller's own profile (404 until registered)"""
-        return registered_caller()
+        return registered_caller_row()
 
     @auth_required
     @blp.arguments(UserUpdateSchema)
