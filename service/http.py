@@ -144,6 +144,11 @@ def load_string_array(value, *, max_items: int, max_length: int, name: str = "bo
                        f"of at most {max_length} characters") from err
 
 
+# Every operation documents its error answers as {"message"} bodies (flask-smorest's
+# DEFAULT_ERROR), so the spec admits the 4xx/5xx statuses the contract lists.
+ERRORS_DOC = {"default": {"$ref": "#/components/responses/DEFAULT_ERROR"}}
+
+
 class MessageSchema(Schema):
     message = fields.String(required=True)
 

@@ -10,7 +10,7 @@ from ..errors import error_response
 from ..extensions import db
 
 from ..auth import auth_required
-from ..http import Blueprint
+from ..http import ERRORS_DOC, Blueprint
 from ..users.defaults import SHARE_WARNINGS
 
 blp = Blueprint("core", __name__, description="Service status and share warnings")
@@ -56,7 +56,7 @@ class Health(MethodView):
 class ShareWarnings(MethodView):
     @auth_required
     @blp.response(200, {"type": "object", "additionalProperties": {"type": "string"}})
-    @blp.doc(responses={"default": {"$ref": "#/components/responses/DEFAULT_ERROR"}})
+    @blp.doc(responses=ERRORS_DOC)
     def get(self):
         """Domains whose sharing may leak personal activity, with a warning for each"""
         return jsonify(SHARE_WARNINGS)

@@ -7,7 +7,7 @@ from flask.views import MethodView
 from ..auth import auth_required, current_caller
 from ..errors import ApiError
 from ..extensions import db
-from ..http import Blueprint, CountSchema, SuccessSchema
+from ..http import ERRORS_DOC, Blueprint, CountSchema, SuccessSchema
 from ..users.access import require_registered, require_user_exists
 from ..users.schemas import Timestamp, UserSummarySchema
 from . import queries
@@ -28,7 +28,6 @@ from .schemas import (
 # Full paths: these routes live under /users/id/... and /friendship/...
 blp = Blueprint("friendships", __name__, description="Friend requests, friend lists and mutual friends")
 
-ERRORS_DOC = {"default": {"$ref": "#/components/responses/DEFAULT_ERROR"}}
 TERM_DOC = {
     "in": "path", "name": "term", "required": True,
     "description": f"Matched literally and case-insensitively (%, _ and \\ are plain characters); "

@@ -5,13 +5,12 @@ from flask.views import MethodView
 
 from ..auth import auth_required, current_caller
 from ..errors import ApiError
-from ..http import Blueprint
+from ..http import ERRORS_DOC, Blueprint
 from . import queries
 from .schemas import TERM_MAX_LENGTH, SearchPagingArgs, UserSearchResultSchema
 
 blp = Blueprint("search", __name__, url_prefix="/users/search", description="Ranked user search")
 
-ERRORS_DOC = {"default": {"$ref": "#/components/responses/DEFAULT_ERROR"}}
 SEARCH_DESCRIPTION = (
     "All registered users except the caller whose {field} contains the term, case-insensitively and "
     "literally (%, _ and \\ are plain characters). The term is one URL-encoded path segment of 1 to "

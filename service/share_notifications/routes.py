@@ -9,7 +9,7 @@ from ..auth import auth_required, current_caller
 from ..errors import ApiError
 from ..extensions import db
 from ..friendships.queries import are_friends
-from ..http import Blueprint, SuccessSchema, json_body
+from ..http import ERRORS_DOC, Blueprint, SuccessSchema, json_body
 from ..users.access import require_registered, require_user_exists
 from . import queries
 from .schemas import (
@@ -34,7 +34,6 @@ blp = Blueprint(
     description="Pages shared with friends: broadcasts, personal shares, read state",
 )
 
-ERRORS_DOC = {"default": {"$ref": "#/components/responses/DEFAULT_ERROR"}}
 EVENT_ID_DOC = {"type": "string", "format": "uuid"}
 
 

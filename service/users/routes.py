@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from ..auth import auth_required, current_caller
 from ..errors import ApiError
 from ..extensions import db
-from ..http import Blueprint, SuccessSchema, json_body, load_string_array
+from ..http import ERRORS_DOC, Blueprint, SuccessSchema, json_body, load_string_array
 from . import queries
 from .access import registered_caller, registered_caller_row
 from .images import image_store
@@ -28,7 +28,6 @@ from .schemas import (
 blp = Blueprint("users", __name__, url_prefix="/users", description="User profiles and profile images")
 
 MAX_IDS = 200
-ERRORS_DOC = {"default": {"$ref": "#/components/responses/DEFAULT_ERROR"}}
 
 
 class Conflict(ApiError):
