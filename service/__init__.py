@@ -98,11 +98,9 @@ def configure_flask(app: Flask, config: Config) -> None:
         },
     )
     if config.database_read_url:
-        # Reads routed there are single statements (service/readdb.py): AUTOCOMMIT spares
-        # the BEGIN/ROLLBACK round trips.
-        app.config["SQLALCHEMY_BINDS"] = {
-            "reader": {"url": config.database_read_url, **_engine_options(config), "isolation_level": "AUTOCOMMIT"}
-        }
+        # Reads routed there are single statements (service/readdb.py), run in driver
+        # autocommit like every GET (service/dbsession.py): no BEGIN/ROLLBACK round trips.
+        app.config["SQLALCHEMY_BINDS"] = {"reader": {"url": config.database_read_url, **_engine_options(config)}}
 
 
 def init_extensions(app: Flask, config: Config) -> None:

@@ -77,16 +77,18 @@ class _DriverAutocommit(ConnectionCharacteristic):
 
 
 def install_read_autocommit(engine: Engine) -> None:
-    """Lets ReadAutocommitSession open this engine's connections in driver autocommit."""
+    """Lets ReadAutocommitSession (and autocommit_engine) open this engine's connections
+    in driver autocommit."""
     dialect = engine.dialect
     if dialect.driver != "psycopg2" or getattr(dialect, "isolation_level", None) == "AUTOCOMMIT":
-        return  # another driver, or already autocommit throughout (the reader engine)
+        return  # another driver, or already autocommit throughout
     dialect.connection_characteristics = {**dialect.connection_characteristics, _OPTION: _DriverAutocommit()}
     _autocommit_engines[id(engine)] = (engine, engine.execution_options(**{_OPTION: True}))
 
 
-def _autocommit(engine: Engine) -> Engine:
-    # An engine copy sharing the pool; the option is undone when the connection returns.
+def autocommit_engine(engine: Engine) -> Engine:
+    """An engine copy sharing the pool whose connections run in driver autocommit (the
+    option is undone when a connection returns); the engine itself if not installed."""
     cached = _autocommit_engines.get(id(engine))
     return cached[1] if cached is not None and cached[0] is engine else engine
 
@@ -95,5 +97,5 @@ class ReadAutocommitSession(Session):
     def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
         resolved = super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
         if type(resolved) is Engine and has_request_context() and request.method in READ_METHODS:
-            return _autocommit(resolved)
+            return autocommit_engine(resolved)
         return resolved

@@ -1,15 +1,13 @@
 """Every statement on friendship_table. Other resources ask here for friend relations."""
 from __future__ import annotations
 
-from functools import cache
-
 from sqlalchemy import (
     and_, bindparam, case, delete, exists, func, intersect, literal_column, or_, select, union_all, update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from ..extensions import db
-from ..readdb import read_mappings, read_scalar
+from ..readdb import Prepared
 from ..search.queries import escape_like
 from ..timeutil import utcnow
 from ..users.models import User
@@ -134,9 +132,9 @@ def _relations_of(user_id: str):
     ).cte("caller_rel")
 
 
-# The read statements below are built once with bind parameters: building a statement
-# and its cache key per request cost more Python time than PostgreSQL spends on it.
-# Same SQL as before, only the parameter names differ.
+# The read statements below are built once with bind parameters and run as compiled SQL
+# (service/readdb.py): building a statement and its cache key per request cost more
+# Python time than PostgreSQL spends on it.
 _USER, _CALLER = bindparam("user_id"), bindparam("caller_id")
 
 
@@ -145,22 +143,19 @@ def _paged(stmt, offset: bool):
     return stmt.offset(bindparam("offset")) if offset else stmt
 
 
-@cache
-def _received_requests_stmt():
-    return (
+_RECEIVED_REQUESTS = Prepared(lambda: (
         select(*SUMMARY_COLUMNS, Friendship.requested_at)
         .join(Friendship, Friendship.user_id1 == User.user_id)
         .where(Friendship.user_id2 == _USER, Friendship.accepted_at.is_(None))
         .order_by(Friendship.requested_at.desc(), User.user_id)
-    )
+))
 
 
 def list_received_requests(user_id: str) -> list:
     """Pending requests received by user_id, newest first, with the requester's summary."""
-    return list(db.session.execute(_received_requests_stmt(), {"user_id": user_id}).mappings())
+    return _RECEIVED_REQUESTS.all({"user_id": user_id})
 
 
-@cache
 def _friends_stmt(offset: bool):
     friends = accepted_friend_ids_select(_USER).subquery("friends")
     rel = _relations_of(_CALLER)
@@ -179,45 +174,45 @@ def _friends_stmt(offset: bool):
     return _paged(stmt, offset)
 
 
+# Without OFFSET when it is 0 (the common first page): one variant each.
+_FRIENDS = {offset: Prepared(lambda offset=offset: _friends_stmt(offset)) for offset in (False, True)}
+_COUNT_FRIENDS = Prepared(
+    lambda: select(func.count()).select_from(accepted_friend_ids_select(_USER).subquery("friends"))
+)
+
+
 def list_friends(user_id: str, caller_id: str, limit: int, offset: int) -> list:
     """Accepted friends of user_id, each with the caller's friendship_state (§5.1)."""
     params = {"user_id": user_id, "caller_id": caller_id, "limit": limit, "offset": offset}
-    return read_mappings(_friends_stmt(bool(offset)), params)
-
-
-@cache
-def _count_friends_stmt():
-    return select(func.count()).select_from(accepted_friend_ids_select(_USER).subquery("friends"))
+    return _FRIENDS[bool(offset)].all(params, reader=True)
 
 
 def count_friends(user_id: str) -> int:
-    return read_scalar(_count_friends_stmt(), {"user_id": user_id})
+    return _COUNT_FRIENDS.scalar({"user_id": user_id}, reader=True)
 
 
 def _mutual_ids(caller_id, user_id):
     return intersect(accepted_friend_ids_select(caller_id), accepted_friend_ids_select(user_id)).subquery("mutual")
 
 
-@cache
 def _mutual_friends_stmt(offset: bool):
     mutual = _mutual_ids(_CALLER, _USER)
     stmt = select(*SUMMARY_COLUMNS).join(mutual, mutual.c.friend_id == User.user_id).order_by(*LIST_ORDER)
     return _paged(stmt, offset)
 
 
+_MUTUAL_FRIENDS = {offset: Prepared(lambda offset=offset: _mutual_friends_stmt(offset)) for offset in (False, True)}
+_COUNT_MUTUAL = Prepared(lambda: select(func.count()).select_from(_mutual_ids(_CALLER, _USER)))
+
+
 def list_mutual_friends(caller_id: str, user_id: str, limit: int, offset: int) -> list:
     """Users who are accepted friends of both the caller and user_id."""
     params = {"user_id": user_id, "caller_id": caller_id, "limit": limit, "offset": offset}
-    return read_mappings(_mutual_friends_stmt(bool(offset)), params)
-
-
-@cache
-def _count_mutual_stmt():
-    return select(func.count()).select_from(_mutual_ids(_CALLER, _USER))
+    return _MUTUAL_FRIENDS[bool(offset)].all(params, reader=True)
 
 
 def count_mutual_friends(caller_id: str, user_id: str) -> int:
-    return read_scalar(_count_mutual_stmt(), {"user_id": user_id, "caller_id": caller_id})
+    return _COUNT_MUTUAL.scalar({"user_id": user_id, "caller_id": caller_id}, reader=True)
 
 
 def list_all_friends(user_id: str) -> list:

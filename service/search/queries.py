@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from ..readdb import read_mappings
+from ..readdb import Prepared
 from . import models  # noqa: F401  (registers the trigram indexes on user_table's metadata)
 
 # SQL expressions searched, spelled exactly as the trigram indexes are defined.
@@ -65,7 +65,9 @@ ORDER BY friendship_state DESC, mutual_friend_count DESC, m.match_score DESC, m.
 LIMIT :limit OFFSET :offset
 """
 
-SEARCH_STATEMENTS = {kind: text(_SEARCH_SQL.format(field=field)) for kind, field in SEARCH_FIELDS.items()}
+SEARCH_STATEMENTS = {
+    kind: Prepared(lambda field=field: text(_SEARCH_SQL.format(field=field))) for kind, field in SEARCH_FIELDS.items()
+}
 
 
 def escape_like(term: str) -> str:
@@ -88,4 +90,4 @@ def search_params(caller_id: str, term: str, limit: int, offset: int) -> dict:
 def search_users(kind: str, caller_id: str, term: str, limit: int, offset: int) -> list:
     """Users (caller excluded) whose email or full name contains term, ranked per §5.4."""
     params = search_params(caller_id, term, limit, offset)
-    return read_mappings(SEARCH_STATEMENTS[kind], params)
+    return SEARCH_STATEMENTS[kind].all(params, reader=True)

@@ -1,9 +1,11 @@
 """Every statement on user_table."""
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import String, bindparam, func, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from ..extensions import db
+from ..readdb import Prepared
 from ..timeutil import utcnow
 from .defaults import DEFAULT_ALLOW_DOMAINS, DEFAULT_DENY_DOMAINS
 from .models import User
@@ -22,15 +24,18 @@ def get_user(user_id: str) -> User | None:
     return db.session.get(User, user_id)
 
 
+_USER_ROW = Prepared(lambda: select(User.__table__).where(User.user_id == bindparam("user_id")))
+_USER_EXISTS = Prepared(lambda: select(User.user_id).where(User.user_id == bindparam("user_id")))
+
+
 def get_user_row(user_id: str):
-    """Every column of one user as a Core row, or None: read-only paths skip the ORM's
+    """Every column of one user as a row, or None: read-only paths skip the ORM's
     identity-map work (a third of GET /users/me's CPU)."""
-    table = User.__table__
-    return db.session.execute(select(table).where(table.c.user_id == user_id)).first()
+    return _USER_ROW.first({"user_id": user_id})
 
 
 def user_exists(user_id: str) -> bool:
-    return db.session.scalar(select(User.user_id).where(User.user_id == user_id)) is not None
+    return _USER_EXISTS.first({"user_id": user_id}) is not None
 
 
 def email_taken_by_other(email: str, user_id: str) -> bool:
@@ -94,17 +99,23 @@ def set_profile_image(user_id: str, extension: str | None) -> None:
     )
 
 
+_PUBLIC_PROFILE = Prepared(lambda: select(*PUBLIC_COLUMNS).where(User.user_id == bindparam("user_id")))
+# = ANY(array): one parameter whatever the list length, so the SQL is compiled once.
+_PUBLIC_PROFILES = Prepared(
+    lambda: select(*PUBLIC_COLUMNS).where(User.user_id == func.any(bindparam("user_ids", type_=ARRAY(String))))
+)
+
+
 def get_public_profile(user_id: str):
     """The PUBLIC_COLUMNS row of one user (for public_view), or None."""
-    return db.session.execute(select(*PUBLIC_COLUMNS).where(User.user_id == user_id)).first()
+    return _PUBLIC_PROFILE.first({"user_id": user_id})
 
 
 def get_users_in_order(user_ids: list[str]) -> list:
     """PUBLIC_COLUMNS rows for the given ids, unknown ids skipped, in the order given."""
     if not user_ids:
         return []
-    rows = db.session.execute(select(*PUBLIC_COLUMNS).where(User.user_id.in_(user_ids)))
-    found = {row.user_id: row for row in rows}
+    found = {row.user_id: row for row in _PUBLIC_PROFILES.rows({"user_ids": user_ids})}
     return [found[uid] for uid in user_ids if uid in found]
 
 

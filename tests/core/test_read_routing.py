@@ -1,10 +1,12 @@
-"""Reads that tolerate replica lag go to the DATABASE_READ_URL engine when it is set."""
+"""Hot reads run as compiled SQL (service/readdb.py); reads that tolerate replica lag go to
+the DATABASE_READ_URL engine when it is set."""
 from __future__ import annotations
 
 import os
 import sys
 
-from sqlalchemy import event, text
+import pytest
+from sqlalchemy import bindparam, column, event, select, table, text
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -13,7 +15,7 @@ from tokens import CLIENT_ID, POOL_ID, REGION  # noqa: E402
 from service import create_app  # noqa: E402
 from service.config import Config  # noqa: E402
 from service.extensions import db  # noqa: E402
-from service.readdb import read_mappings, read_scalar  # noqa: E402
+from service.readdb import Prepared  # noqa: E402
 
 
 def make_app(database_url, jwks_path, read_url=None):
@@ -24,22 +26,27 @@ def make_app(database_url, jwks_path, read_url=None):
     ))
 
 
-def test_reads_use_the_reader_engine_in_autocommit(app, database_url, jwks_path):
+def test_reads_use_the_reader_engine_in_driver_autocommit(app, database_url, jwks_path):
     routed = make_app(database_url, jwks_path, read_url=database_url)
     with routed.app_context():
         reader = db.engines["reader"]
         seen = []
-        event.listen(reader, "before_cursor_execute", lambda *a: seen.append(a[2]))
-        assert read_mappings(text("SELECT 1 AS x")) == [{"x": 1}]
-        assert read_scalar(text("SELECT 2")) == 2
-        assert seen == ["SELECT 1 AS x", "SELECT 2"]
+
+        def record(conn, cursor, statement, params, context, executemany):
+            seen.append((statement, conn.connection.driver_connection.autocommit))
+
+        event.listen(reader, "before_cursor_execute", record)
+        assert Prepared(lambda: text("SELECT 1 AS x")).all({}, reader=True) == [{"x": 1}]
+        assert Prepared(lambda: text("SELECT :n + 1")).scalar({"n": 2}, reader=True) == 3
+        # One statement each, no BEGIN or SET round trips, in autocommit.
+        assert seen == [("SELECT 1 AS x", True), ("SELECT %(n)s + 1", True)]
+        # The pooled connection is back to the driver's default once returned.
         raw = reader.raw_connection()
         try:
-            assert raw.driver_connection.autocommit is True
+            assert raw.driver_connection.autocommit is False
         finally:
             raw.close()
-        # The writer engine keeps transactions.
-        assert db.engines[None].url == reader.url and "isolation_level" not in routed.config["SQLALCHEMY_ENGINE_OPTIONS"]
+        assert "isolation_level" not in routed.config["SQLALCHEMY_BINDS"]["reader"]
 
 
 def test_reads_stay_on_the_session_without_a_reader(app, db_conn):
@@ -48,4 +55,22 @@ def test_reads_stay_on_the_session_without_a_reader(app, db_conn):
         db_conn.execute(text("CREATE TEMP TABLE routing_probe (x int)"))
         db_conn.execute(text("INSERT INTO routing_probe VALUES (7)"))
         # Same connection as the test transaction: uncommitted rows are visible.
-        assert read_scalar(text("SELECT x FROM routing_probe")) == 7
+        probe = Prepared(lambda: text("SELECT x FROM routing_probe"))
+        assert probe.scalar({}, reader=True) == 7
+        assert probe.scalar({}) == 7
+
+
+def test_prepared_sql_is_what_sqlalchemy_would_send(app):
+    """Compiled once for the dialect: percent signs escaped for pyformat, named parameters."""
+    t = table("t", column("a"), column("b"))
+    stmt = select(t.c.a).where(t.c.b.like(bindparam("pattern")), t.c.a != text("'50%'")).limit(bindparam("n"))
+    with app.app_context():
+        assert Prepared(lambda: stmt).sql() == str(stmt.compile(db.engine))
+        assert "%%" in Prepared(lambda: text("SELECT '50%' AS p")).sql()
+        assert Prepared(lambda: text("SELECT '50%' AS p")).scalar({}) == "50%"
+
+
+def test_prepared_refuses_expanding_parameters(app):
+    t = table("t", column("a"))
+    with app.app_context(), pytest.raises(TypeError):
+        Prepared(lambda: select(t.c.a).where(t.c.a.in_(bindparam("ids", expanding=True)))).sql()

@@ -52,7 +52,7 @@ def seeded(sql):
 
 
 def _plan(sql, kind: str, caller: str, term: str) -> str:
-    statement = queries.SEARCH_STATEMENTS[kind]
+    statement = queries.SEARCH_STATEMENTS[kind].statement()
     params = queries.search_params(caller, term, 15, 0)
     return "\n".join(r[0] for r in sql("EXPLAIN " + statement.text, **params))
 
