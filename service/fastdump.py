@@ -13,11 +13,13 @@ schemas, methods, hooks, custom fields) gets no dumper and keeps using `schema.d
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from collections.abc import Mapping
 from typing import Callable
 
 from marshmallow import Schema, fields
+from sqlalchemy.engine import RowMapping
 
 _MISSING = object()
 _HOOKS = ("pre_dump", "post_dump")
@@ -77,6 +79,38 @@ def _plan(schema: Schema):
     return tuple(plan)
 
 
+def _generate(plan) -> Callable:
+    """The plan as straight-line Python (no loop, no per-field tuple unpacking): about
+    half the CPU of interpreting the plan per row, which matters on 500-row lists."""
+    namespace = {"_MISSING": _MISSING, "Mapping": Mapping, "dict": dict, "RowMapping": RowMapping,
+                 "partial": functools.partial, "getattr": getattr, "_LIST": _LIST}
+    lines = [
+        "def dump_one(obj):",
+        "    if type(obj) is RowMapping or type(obj) is dict or isinstance(obj, Mapping):",
+        "        get = obj.get",
+        "    else:",
+        "        get = partial(getattr, obj)",
+        "    out = {}",
+    ]
+    for i, (key, source, types, field) in enumerate(plan):
+        namespace[f"F{i}"], namespace[f"T{i}"] = field, types
+        if source is None:  # a constant
+            lines.append(f"    out[{key!r}] = F{i}")
+            continue
+        lines.append(f"    v = get({source!r}, _MISSING)")
+        # marshmallow leaves out what the object does not have
+        lines.append("    if v is not _MISSING:")
+        if types is _LIST:
+            lines.append("        if v is not None and (type(v) is not list or any(type(x) is not str for x in v)):")
+        else:
+            lines.append(f"        if v is not None and type(v) not in T{i}:")
+        lines.append(f"            v = F{i}._serialize(v, {key!r}, obj)")
+        lines.append(f"        out[{key!r}] = v")
+    lines.append("    return out")
+    exec(compile("\n".join(lines), "<fastdump>", "exec"), namespace)  # noqa: S102 - our own source
+    return namespace["dump_one"]
+
+
 def compile_dumper(schema: Schema) -> Callable | None:
     """A function equal to schema.dump for this schema's objects (mappings or attribute
     objects; a missing key or attribute is left out, as marshmallow does), or None when
@@ -89,25 +123,7 @@ def compile_dumper(schema: Schema) -> Callable | None:
     if plan is None:
         return None
 
-    def dump_one(obj) -> dict:
-        get = obj.get if isinstance(obj, Mapping) else (lambda name, default: getattr(obj, name, default))
-        out = {}
-        for key, source, types, field in plan:
-            if source is None:
-                out[key] = field  # a constant
-                continue
-            value = get(source, _MISSING)
-            if value is _MISSING:
-                continue  # marshmallow leaves out what the object does not have
-            if value is not None:
-                if types is _LIST:
-                    if type(value) is not list or any(type(item) is not str for item in value):
-                        value = field._serialize(value, key, obj)
-                elif type(value) not in types:
-                    value = field._serialize(value, key, obj)
-            out[key] = value
-        return out
-
+    dump_one = _generate(plan)
     if schema.many:
         return lambda objs: [dump_one(obj) for obj in objs]
     return dump_one

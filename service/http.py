@@ -34,6 +34,11 @@ class JsonAnyContentTypeParser(FlaskParser):
 class Blueprint(flask_smorest.Blueprint):
     ARGUMENTS_PARSER = JsonAnyContentTypeParser()
 
+    def arguments(self, schema, *args, **kwargs):
+        """flask-smorest's arguments, with a schema class instantiated once here: webargs
+        would build a new instance (deep-copying its fields) on every request."""
+        return super().arguments(resolve_schema_instance(schema), *args, **kwargs)
+
     def response(self, status_code, schema=None, **kwargs):
         """flask-smorest's response (documentation included), but bodies are dumped by a
         function compiled from the schema and encoded once by orjson: same JSON, a fraction

@@ -10,7 +10,6 @@ worker then writes its samples there and /metrics aggregates all of them.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import os
 import re
@@ -18,6 +17,7 @@ import sys
 import time
 import uuid
 
+import orjson
 from flask import Flask, Response, g, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from sqlalchemy import event
@@ -119,7 +119,7 @@ def _finish_request(response: Response) -> Response:
     m = metrics()
     m.requests.labels(method, endpoint, str(response.status_code)).inc()
     m.latency.labels(method, endpoint).observe(elapsed)
-    access_log.info(json.dumps({
+    access_log.info(orjson.dumps({
         "ts": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         "event": "request",
         "request_id": g.request_id,
@@ -129,7 +129,7 @@ def _finish_request(response: Response) -> Response:
         "duration_ms": round(elapsed * 1000, 2),
         "user_id": g.get("user_id"),
         "response_bytes": response.calculate_content_length(),
-    }, separators=(",", ":")))
+    }).decode())
     return response
 
 
