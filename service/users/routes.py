@@ -128,10 +128,10 @@ class UserById(MethodView):
     @blp.doc(responses=ERRORS_DOC)
     def get(self, user_id):
         """Anyone's public profile (private fields null unless made public)"""
-        user = queries.get_public_profile(user_id)
-        if user is None:
+        profile = queries.get_public_profile(user_id)
+        if profile is None:
             raise ApiError("User not found", 404)
-        return queries.public_view(user)
+        return profile
 
 
 @blp.route("/ids/<ids>")
@@ -140,8 +140,7 @@ class UsersByIds(MethodView):
     @blp.doc(responses=ERRORS_DOC)
     def get(self, ids):
         """Public profiles for up to 200 comma-separated ids (unknown ids skipped, input order)"""
-        users = queries.get_users_in_order(split_ids(ids))
-        return [queries.public_view(user) for user in users]
+        return queries.get_public_profiles_in_order(split_ids(ids))
 
 
 @blp.route("/me/profile-image-upload-url")

@@ -151,7 +151,7 @@ class UserPrivateSchema(UserSummarySchema, _NoRelationFields):
 
 
 class UserPublicSchema(UserSummarySchema, _NoRelationFields):
-    """Private fields are null unless their *_public flag is set (see queries.public_view)."""
+    """Private fields are null unless their *_public flag is set (applied in SQL: queries.PUBLIC_VIEW_COLUMNS)."""
 
     dob = fields.Date(allow_none=True, required=True)
     gender = fields.String(allow_none=True, required=True)
