@@ -19,7 +19,7 @@ from __future__ import annotations
 import threading
 from typing import Callable
 
-from sqlalchemy.engine import RowMapping
+from sqlalchemy.engine import Engine, RowMapping
 
 from .dbsession import autocommit_engine
 from .extensions import db
@@ -82,6 +82,20 @@ class Prepared:
         # Driver autocommit: one statement, no BEGIN/ROLLBACK round trips.
         with autocommit_engine(engine).connect() as conn:
             return fetch(conn.exec_driver_sql(self.sql(), self.params(params)))
+
+    def first_atomic(self, params: dict):
+        """Run a statement that writes as its own transaction and return its first row.
+
+        Outside a transaction it runs in driver autocommit: one round trip instead of
+        BEGIN, statement, COMMIT, and as atomic (a single statement is all or nothing).
+        Inside the request's transaction, or on a session bound to a connection (the
+        tests), it joins that transaction, to be committed by the caller."""
+        session = db.session()
+        bind = None if session.in_transaction() else session.get_bind()
+        if type(bind) is Engine and autocommit_engine(bind) is not bind:
+            with autocommit_engine(bind).connect() as conn:
+                return conn.exec_driver_sql(self.sql(), self.params(params)).first()
+        return session.connection().exec_driver_sql(self.sql(), self.params(params)).first()
 
     def all(self, params: dict, *, reader: bool = False) -> list[RowMapping]:
         return self._run(params, reader, lambda result: result.mappings().all())

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import Text, Uuid, bindparam, cast, func, insert, literal, select, update
+from sqlalchemy import Text, bindparam, cast, func, insert, select, text, update
 
 from ..extensions import db
-from ..friendships.queries import accepted_friend_ids_select
 from ..readdb import Prepared
 from ..timeutil import utcnow
 from ..users.models import User
@@ -28,15 +27,42 @@ def _insert_notification(sender_id: str, url: str, title: str, sent_to: str | No
     return event_id
 
 
-def create_broadcast(sender_id: str, url: str, title: str) -> uuid.UUID:
-    """One notification plus one unseen recipient row per accepted friend, set-based."""
-    event_id = _insert_notification(sender_id, url, title, sent_to=None)
-    friends = accepted_friend_ids_select(sender_id).subquery()
-    # DISTINCT: legacy data may hold an accepted row in both directions for one pair.
-    friend_ids = select(friends.c.friend_id).where(friends.c.friend_id != sender_id).distinct().subquery()
-    recipients = select(cast(literal(event_id, Uuid), Uuid), friend_ids.c.friend_id)
-    db.session.execute(insert(seen).from_select(["event_id", "user_id"], recipients))
-    return event_id
+# One statement: the sender check, the notification and one unseen recipient row per
+# accepted friend (DISTINCT: legacy data may hold an accepted row in both directions for
+# one pair). Foreign keys are checked at the end of the statement, when the notification
+# row exists. No sender row: nothing is written and no row comes back.
+_BROADCAST = Prepared(lambda: text("""
+WITH sender AS (
+    SELECT user_id FROM user_table WHERE user_id = :sender_id
+), notification AS (
+    INSERT INTO share_notification_table (event_id, user_id, sent_at, url, title, sent_to)
+    SELECT CAST(:event_id AS uuid), user_id, :sent_at, :url, :title, NULL FROM sender
+    RETURNING event_id
+), recipients AS (
+    INSERT INTO share_notification_seen_table (event_id, user_id)
+    SELECT DISTINCT n.event_id, f.friend_id
+    FROM notification n
+    CROSS JOIN (
+        SELECT user_id2 AS friend_id FROM friendship_table
+        WHERE user_id1 = :sender_id AND accepted_at IS NOT NULL
+        UNION ALL
+        SELECT user_id1 FROM friendship_table
+        WHERE user_id2 = :sender_id AND accepted_at IS NOT NULL
+    ) f
+    WHERE f.friend_id <> :sender_id
+    RETURNING 1
+)
+SELECT event_id, (SELECT count(*) FROM recipients) AS recipients FROM notification
+"""))
+
+
+def create_broadcast(sender_id: str, url: str, title: str) -> uuid.UUID | None:
+    """One notification plus one unseen recipient row per accepted friend, in one atomic
+    statement (one round trip outside a transaction); None when the sender is not
+    registered (nothing written)."""
+    event_id = uuid.uuid4()
+    params = {"sender_id": sender_id, "event_id": str(event_id), "sent_at": utcnow(), "url": url, "title": title}
+    return event_id if _BROADCAST.first_atomic(params) is not None else None
 
 
 def create_personal_share(sender_id: str, sent_to: str, url: str, title: str) -> uuid.UUID:

@@ -10,7 +10,7 @@ from ..errors import ApiError
 from ..extensions import db
 from ..friendships.queries import are_friends
 from ..http import ERRORS_DOC, Blueprint, SuccessSchema, json_body
-from ..users.access import require_registered, require_user_exists
+from ..users.access import NotFound, require_registered, require_user_exists
 from . import queries
 from .schemas import (
     READ_BODY_DOC,
@@ -53,9 +53,10 @@ class Shares(MethodView):
         One notification row and one unseen recipient row per accepted friend at send
         time, written in one transaction. Zero friends is fine. `sent_to` is ignored.
         """
-        sender_id = require_registered()
-        event_id = queries.create_broadcast(sender_id, args["url"], args["title"])
-        db.session.commit()
+        event_id = queries.create_broadcast(current_caller().user_id, args["url"], args["title"])
+        if event_id is None:
+            raise NotFound("User not found")
+        db.session.commit()  # no-op when the statement ran on its own (no transaction open)
         return jsonify(str(event_id))
 
     @auth_required
