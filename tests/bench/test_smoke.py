@@ -1,5 +1,6 @@
 """The benchmark harness end to end on a tiny data set (a few seconds of load; no timing
-assertions), and the seeder's invariants: deterministic, consistent keys, one row per pair."""
+assertions), and the seeder's invariants: deterministic, consistent keys, one row per pair,
+friends of friends, the schema exactly as migrated afterwards, and recovery from a failed seed."""
 from __future__ import annotations
 
 import glob
@@ -10,6 +11,7 @@ import subprocess
 import psycopg2
 import pytest
 
+from service import seed as seed_module
 from service.seed import SeedParams, seed_database
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -54,6 +56,42 @@ def checksum(url: str) -> str:
         conn.close()
 
 
+def schema(url: str) -> list:
+    """Indexes, constraints and index flags of the four tables: what migrations define."""
+    conn = psycopg2.connect(libpq(url))
+    try:
+        with conn.cursor() as cur:
+            cur.execute("""
+                SELECT 'index', tablename, indexname, indexdef FROM pg_indexes
+                WHERE schemaname = 'public' AND tablename = ANY(%(t)s)
+                UNION ALL
+                SELECT 'constraint', conrelid::regclass::text, conname,
+                       concat_ws(' ', contype, pg_get_constraintdef(oid), conindid::regclass::text, condeferrable, convalidated)
+                FROM pg_constraint WHERE conrelid::regclass::text = ANY(%(t)s)
+                UNION ALL
+                SELECT 'flags', i.indrelid::regclass::text, c.relname,
+                       concat_ws(' ', i.indisprimary, i.indisunique, i.indisvalid, i.indisready, i.indimmediate, c.relpersistence)
+                FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid::regclass::text = ANY(%(t)s)
+                UNION ALL
+                SELECT 'column', table_name, column_name, concat_ws(' ', data_type, is_nullable, column_default)
+                FROM information_schema.columns WHERE table_schema = 'public' AND table_name = ANY(%(t)s)
+                ORDER BY 1, 2, 3
+            """, {"t": list(seed_module.TABLES)})
+            return cur.fetchall()
+    finally:
+        conn.close()
+
+
+def database_comment(url: str):
+    conn = psycopg2.connect(libpq(url))
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = current_database()")
+            return cur.fetchone()[0]
+    finally:
+        conn.close()
+
+
 def test_harness_runs_every_endpoint_without_errors(bench_db, tmp_path):
     if shutil.which("wrk") is None:
         pytest.fail("wrk is missing: run scripts/system-deps.sh")
@@ -84,8 +122,12 @@ def test_seed_is_deterministic_and_consistent(bench_db):
     params = SeedParams(users=300, seed=7)
     conn = psycopg2.connect(libpq(bench_db))
     try:
+        migrated = schema(bench_db)
         seed_database(conn, params, quiet=True)
         first = checksum(bench_db)
+        # Indexes, constraints and columns come back exactly as the migrations made them.
+        assert schema(bench_db) == migrated
+        assert database_comment(bench_db) == params.signature()
         seed_database(conn, params, quiet=True)
         assert checksum(bench_db) == first
         seed_database(conn, SeedParams(users=300, seed=8), quiet=True)
@@ -114,12 +156,97 @@ def test_seed_is_deterministic_and_consistent(bench_db):
                       AND ((f.user_id1 = n.user_id AND f.user_id2 = r.user_id) OR (f.user_id2 = n.user_id AND f.user_id1 = r.user_id))))
             """)
             assert cur.fetchone()[0] == 0
+            # ... and every accepted friend of the sender got a row; personal shares have exactly one.
+            cur.execute("""
+                SELECT
+                  (SELECT count(*) FROM share_notification_table n JOIN friendship_table f
+                       ON f.accepted_at IS NOT NULL AND n.user_id IN (f.user_id1, f.user_id2)
+                   WHERE n.sent_to IS NULL AND NOT EXISTS (
+                       SELECT 1 FROM share_notification_seen_table r WHERE r.event_id = n.event_id
+                         AND r.user_id = CASE WHEN f.user_id1 = n.user_id THEN f.user_id2 ELSE f.user_id1 END)),
+                  (SELECT count(*) FROM share_notification_table n WHERE n.sent_to IS NOT NULL
+                       AND (SELECT array_agg(user_id) FROM share_notification_seen_table r WHERE r.event_id = n.event_id)
+                           IS DISTINCT FROM ARRAY[n.sent_to])
+            """)
+            assert cur.fetchone() == (0, 0)
             cur.execute("SELECT count(*) FILTER (WHERE accepted_at IS NOT NULL), count(*) FILTER (WHERE accepted_at IS NULL) FROM friendship_table")
             accepted, pending = cur.fetchone()
             assert 300 * 15 < accepted < 300 * 25  # ~40 friends each (two ends per row), minus duplicate pairs
             assert 300 * 2 < pending < 300 * 4
-            # The indexes dropped for the load are all back.
-            cur.execute("SELECT count(*) FROM pg_indexes WHERE indexname IN ('share_notification_seen_table_pkey', 'friendship_table_pkey', 'ix_share_notification_seen_table_user_id')")
-            assert cur.fetchone()[0] == 3
+            cur.execute("SELECT count(*) FROM pg_tables WHERE tablename LIKE '\\_seed%'")
+            assert cur.fetchone()[0] == 0  # staging tables and _seed_rebuild are gone
+            # VACUUM ran after the last insert: index-only scans work from the first request.
+            cur.execute("SELECT count(*) FROM pg_class WHERE relname = ANY(%s) AND relallvisible < relpages",
+                        (list(seed_module.TABLES),))
+            assert cur.fetchone()[0] == 0
+    finally:
+        conn.close()
+
+
+def mutual_share(conn) -> float:
+    """Share of accepted friend pairs that have at least one mutual friend."""
+    with conn.cursor() as cur:
+        cur.execute("""
+            CREATE TEMP TABLE adj AS
+            SELECT user_id1 AS a, user_id2 AS b FROM friendship_table WHERE accepted_at IS NOT NULL
+            UNION ALL SELECT user_id2, user_id1 FROM friendship_table WHERE accepted_at IS NOT NULL;
+            CREATE INDEX ON adj (a, b);
+            ANALYZE adj;
+        """)
+        cur.execute("""
+            SELECT avg((EXISTS (SELECT 1 FROM adj x JOIN adj y ON y.a = f.user_id2 AND y.b = x.b WHERE x.a = f.user_id1))::int)
+            FROM friendship_table f WHERE f.accepted_at IS NOT NULL
+        """)
+        share = float(cur.fetchone()[0])
+        cur.execute("DROP TABLE adj")
+        return share
+
+
+def test_a_share_of_friendships_closes_triangles(bench_db):
+    # Few friends among many users, so a pure configuration model rarely gives a pair a
+    # mutual friend by chance; friend-of-friend edges must.
+    conn = psycopg2.connect(libpq(bench_db))
+    try:
+        sparse = dict(users=5000, seed=3, avg_friends=10.0, shares_per_user=0.2)
+        seed_database(conn, SeedParams(**sparse, fof_fraction=0.0), quiet=True)
+        baseline = mutual_share(conn)
+        seed_database(conn, SeedParams(**sparse), quiet=True)
+        with_fof = mutual_share(conn)
+        assert baseline < 0.15 and with_fof > 0.4, (baseline, with_fof)
+
+        seed_database(conn, SeedParams(users=2000, seed=3, shares_per_user=0.5), quiet=True)
+        with conn.cursor() as cur:
+            cur.execute("""
+                SELECT avg(d), max(d) FROM (
+                    SELECT u, count(*) AS d FROM (
+                        SELECT user_id1 AS u FROM friendship_table WHERE accepted_at IS NOT NULL
+                        UNION ALL SELECT user_id2 FROM friendship_table WHERE accepted_at IS NOT NULL) e
+                    GROUP BY u) z
+            """)
+            mean, top = cur.fetchone()
+        assert 35 < mean < 43 and top > 150  # log-normal degrees: mean ~40, a long tail
+    finally:
+        conn.close()
+
+
+def test_failed_seed_is_not_reusable_and_the_next_one_restores_the_indexes(bench_db, monkeypatch):
+    conn = psycopg2.connect(libpq(bench_db))
+    try:
+        params = SeedParams(users=300, seed=7)
+        seed_database(conn, params, quiet=True)
+        migrated = schema(bench_db)
+        # Fail late: after the indexes were dropped and some tables loaded.
+        monkeypatch.setattr(seed_module, "_SEEN_SQL", "SELECT 1 / 0")
+        with pytest.raises(psycopg2.Error):
+            seed_database(conn, params, quiet=True)
+        assert database_comment(bench_db) is None  # the harness reseeds
+        assert schema(bench_db) != migrated  # indexes are missing ...
+        with conn.cursor() as cur:
+            cur.execute("SELECT count(*) FROM _seed_rebuild")  # ... but remembered
+            assert cur.fetchone()[0] > 0
+        monkeypatch.undo()
+        seed_database(conn, params, quiet=True)
+        assert schema(bench_db) == migrated
+        assert database_comment(bench_db) == params.signature()
     finally:
         conn.close()
