@@ -307,7 +307,9 @@ class SqlFloor:
 
             self.engine = db.engine
             event.listen(self.engine, "before_cursor_execute", self._capture)
-        self.conn = psycopg2.connect(libpq_url(database_url), options="-c TimeZone=UTC")
+        # The same session settings as the app's connections (service/__init__.py), so the floor
+        # is the plan the app gets.
+        self.conn = psycopg2.connect(libpq_url(database_url), options="-c TimeZone=UTC -c max_parallel_workers_per_gather=0")
 
     def _capture(self, conn, cursor, statement, parameters, context, executemany):
         # Savepoints come from the capture's outer transaction, not from the endpoint.
