@@ -7,6 +7,7 @@ import glob
 import os
 import shutil
 import subprocess
+import sys
 
 import psycopg2
 import pytest
@@ -15,6 +16,9 @@ from service import seed as seed_module
 from service.seed import SeedParams, seed_database
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+
+from harness import database_comment, libpq_url  # noqa: E402
 PYTHON = os.path.join(ROOT, ".venv", "bin", "python")
 ENDPOINTS = [
     "ping", "own_profile", "public_profile", "id_list_50", "search_name", "search_email", "friends",
@@ -34,12 +38,8 @@ def bench_db(pg_server):
     pg_server.drop_database(url)
 
 
-def libpq(url: str) -> str:
-    return url.replace("postgresql+psycopg2://", "postgresql://", 1)
-
-
 def checksum(url: str) -> str:
-    conn = psycopg2.connect(libpq(url))
+    conn = psycopg2.connect(libpq_url(url))
     try:
         with conn.cursor() as cur:
             parts = []
@@ -58,7 +58,7 @@ def checksum(url: str) -> str:
 
 def schema(url: str) -> list:
     """Indexes, constraints and index flags of the four tables: what migrations define."""
-    conn = psycopg2.connect(libpq(url))
+    conn = psycopg2.connect(libpq_url(url))
     try:
         with conn.cursor() as cur:
             cur.execute("""
@@ -78,16 +78,6 @@ def schema(url: str) -> list:
                 ORDER BY 1, 2, 3
             """, {"t": list(seed_module.TABLES)})
             return cur.fetchall()
-    finally:
-        conn.close()
-
-
-def database_comment(url: str):
-    conn = psycopg2.connect(libpq(url))
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = current_database()")
-            return cur.fetchone()[0]
     finally:
         conn.close()
 
@@ -120,7 +110,7 @@ def test_harness_runs_every_endpoint_without_errors(bench_db, tmp_path):
 
 def test_seed_is_deterministic_and_consistent(bench_db):
     params = SeedParams(users=300, seed=7)
-    conn = psycopg2.connect(libpq(bench_db))
+    conn = psycopg2.connect(libpq_url(bench_db))
     try:
         migrated = schema(bench_db)
         seed_database(conn, params, quiet=True)
@@ -205,7 +195,7 @@ def mutual_share(conn) -> float:
 def test_a_share_of_friendships_closes_triangles(bench_db):
     # Few friends among many users, so a pure configuration model rarely gives a pair a
     # mutual friend by chance; friend-of-friend edges must.
-    conn = psycopg2.connect(libpq(bench_db))
+    conn = psycopg2.connect(libpq_url(bench_db))
     try:
         sparse = dict(users=5000, seed=3, avg_friends=10.0, shares_per_user=0.2)
         seed_database(conn, SeedParams(**sparse, fof_fraction=0.0), quiet=True)
@@ -230,7 +220,7 @@ def test_a_share_of_friendships_closes_triangles(bench_db):
 
 
 def test_failed_seed_is_not_reusable_and_the_next_one_restores_the_indexes(bench_db, monkeypatch):
-    conn = psycopg2.connect(libpq(bench_db))
+    conn = psycopg2.connect(libpq_url(bench_db))
     try:
         params = SeedParams(users=300, seed=7)
         seed_database(conn, params, quiet=True)
