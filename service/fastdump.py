@@ -82,8 +82,7 @@ def _plan(schema: Schema):
 def _generate(plan) -> Callable:
     """The plan as straight-line Python (no loop, no per-field tuple unpacking): about
     half the CPU of interpreting the plan per row, which matters on 500-row lists."""
-    namespace = {"_MISSING": _MISSING, "Mapping": Mapping, "dict": dict, "RowMapping": RowMapping,
-                 "partial": functools.partial, "getattr": getattr, "_LIST": _LIST}
+    namespace = {"_MISSING": _MISSING, "Mapping": Mapping, "RowMapping": RowMapping, "partial": functools.partial}
     lines = [
         "def dump_one(obj):",
         "    if type(obj) is RowMapping or type(obj) is dict or isinstance(obj, Mapping):",

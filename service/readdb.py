@@ -75,13 +75,19 @@ class Prepared:
             out[name] = proc(value) if proc is not None and value is not None else value
         return out
 
+    def _in_session(self, params: dict, fetch):
+        return fetch(db.session.connection().exec_driver_sql(self.sql(), self.params(params)))
+
+    def _in_autocommit(self, engine, params: dict, fetch):
+        # Driver autocommit: one statement, no BEGIN/COMMIT/ROLLBACK round trips.
+        with autocommit_engine(engine).connect() as conn:
+            return fetch(conn.exec_driver_sql(self.sql(), self.params(params)))
+
     def _run(self, params: dict, reader: bool, fetch):
         engine = db.engines.get(READER_BIND) if reader else None
         if engine is None:
-            return fetch(db.session.connection().exec_driver_sql(self.sql(), self.params(params)))
-        # Driver autocommit: one statement, no BEGIN/ROLLBACK round trips.
-        with autocommit_engine(engine).connect() as conn:
-            return fetch(conn.exec_driver_sql(self.sql(), self.params(params)))
+            return self._in_session(params, fetch)
+        return self._in_autocommit(engine, params, fetch)
 
     def first_atomic(self, params: dict):
         """Run a statement that writes as its own transaction and return its first row.
@@ -93,9 +99,8 @@ class Prepared:
         session = db.session()
         bind = None if session.in_transaction() else session.get_bind()
         if type(bind) is Engine and autocommit_engine(bind) is not bind:
-            with autocommit_engine(bind).connect() as conn:
-                return conn.exec_driver_sql(self.sql(), self.params(params)).first()
-        return session.connection().exec_driver_sql(self.sql(), self.params(params)).first()
+            return self._in_autocommit(bind, params, _first)
+        return self._in_session(params, _first)
 
     def all(self, params: dict, *, reader: bool = False) -> list[RowMapping]:
         return self._run(params, reader, lambda result: result.mappings().all())
@@ -104,7 +109,11 @@ class Prepared:
         return self._run(params, reader, lambda result: result.all())
 
     def first(self, params: dict, *, reader: bool = False):
-        return self._run(params, reader, lambda result: result.first())
+        return self._run(params, reader, _first)
 
     def scalar(self, params: dict, *, reader: bool = False):
         return self._run(params, reader, lambda result: result.scalar())
+
+
+def _first(result):
+    return result.first()
