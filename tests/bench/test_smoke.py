@@ -240,3 +240,13 @@ def test_failed_seed_is_not_reusable_and_the_next_one_restores_the_indexes(bench
         assert database_comment(bench_db) == params.signature()
     finally:
         conn.close()
+
+
+def test_the_surname_pool_grows_with_the_user_count():
+    # A name search costs in proportion to its matches: a surname keeps ~67 holders at any size.
+    for users in (1_000, 100_000, 1_000_000):
+        middles = seed_module.surname_middles(users)
+        assert len(set(middles)) == len(middles)
+        surnames = {h + m + t for h in seed_module.SURNAME_HEADS for m in middles for t in seed_module.SURNAME_TAILS}
+        assert users / len(surnames) < 70, users
+    assert seed_module.surname_middles(100_000) == [""]  # the 100k data set is unchanged by the pool's growth
