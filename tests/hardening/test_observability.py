@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
+import threading
 import time
 from urllib.parse import parse_qs, urlparse
 
@@ -11,7 +13,7 @@ import pytest
 import requests
 
 from service import create_app
-from service.observability import access_log
+from service.observability import _LineWriter, access_log
 
 from .conftest import free_port, make_config
 
@@ -101,6 +103,33 @@ def test_one_json_line_per_request(client, auth_headers, access_lines):
     assert line["request_id"] == "rid-42"
     assert line["user_id"] == "obs-user"
     assert "q-value" not in json.dumps(line)
+
+
+def test_access_lines_reach_a_pipe_whole_from_many_threads():
+    read_end, write_end = os.pipe()
+    handler = _LineWriter(write_end)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger = logging.getLogger("pagenow.test.linewriter")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        def write(n):
+            for i in range(50):
+                logger.warning(json.dumps({"thread": n, "i": i, "pad": "x" * 100}))
+
+        # 200 lines of ~150 bytes fit in the pipe's 64 KiB buffer, so nobody blocks before the read.
+        threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        os.close(write_end)
+        with os.fdopen(read_end, "rb") as pipe:
+            lines = pipe.read().decode().splitlines()
+    finally:
+        logger.removeHandler(handler)
+    records = [json.loads(line) for line in lines]  # every line whole
+    assert sorted((r["thread"], r["i"]) for r in records) == [(n, i) for n in range(4) for i in range(50)]
 
 
 def test_access_line_uses_the_path_template(client, access_lines):
