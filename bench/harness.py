@@ -390,6 +390,17 @@ class SqlFloor:
 
 # ---------------------------------------------------------------- gunicorn + wrk
 
+def cpu_calibration() -> float:
+    """Milliseconds a fixed pure-Python loop takes here (median of 5). Hosts of the same kind
+    differ (twice as slow has been seen): reports from two hosts compare only through this."""
+    times = []
+    for _ in range(5):
+        started = time.perf_counter()
+        sum(range(10**7))
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -540,6 +551,7 @@ def main(argv=None) -> int:
         port = free_port()
         gunicorn_env = {k: v for k, v in os.environ.items() if k.startswith(("GUNICORN_", "DB_"))}
         load_before = os.getloadavg()[0]
+        calibration_ms = cpu_calibration()
         rows = []
         with gunicorn(database_url, jwks_path, port, base + "-gunicorn.log", gunicorn_env):
             for name, request, target in endpoints:
@@ -584,6 +596,8 @@ def main(argv=None) -> int:
             f"statement the request issues, run through psycopg2 on one connection\n"
             f"- host: {os.cpu_count()} cores shared with other work; 1-min load {load_before:.1f} before, "
             f"{load_after:.1f} after; {removed} benchmark shares removed afterwards\n"
+            f"- host speed: `sum(range(10**7))` took {calibration_ms:.0f} ms in this Python before the load "
+            f"(median of 5); req/s scale roughly inversely with it across hosts\n"
         )
         report = header + "\n" + table + "\n"
         if plans:
