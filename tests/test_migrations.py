@@ -5,6 +5,7 @@ to base works."""
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 import os
 import subprocess
 import sys
@@ -13,8 +14,9 @@ import psycopg2
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.operations import Operations
 from alembic.script import ScriptDirectory
-from flask_migrate import downgrade, upgrade
+from flask_migrate import downgrade, stamp, upgrade
 from sqlalchemy import create_engine, inspect
 
 from conftest import make_config
@@ -26,6 +28,17 @@ from tokens import CLIENT_ID, POOL_ID, REGION
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TABLES = {"user_table", "friendship_table", "share_notification_table", "share_notification_seen_table"}
+# The original service's single-column indexes (API.md §6 lists them for reference). Migration
+# 0004 drops these five, whose column leads another index (a primary key or 0003's sent list)...
+DUPLICATE_ORIGINAL_INDEXES = {
+    "ix_user_table_user_id": ("user_table", "user_id"),
+    "ix_friendship_table_user_id1": ("friendship_table", "user_id1"),
+    "ix_share_notification_table_event_id": ("share_notification_table", "event_id"),
+    "ix_share_notification_table_user_id": ("share_notification_table", "user_id"),
+    "ix_share_notification_seen_table_event_id": ("share_notification_seen_table", "event_id"),
+}
+# ...and keeps these two, whose column leads no other full index.
+KEPT_ORIGINAL_INDEXES = {"ix_friendship_table_user_id2", "ix_share_notification_seen_table_user_id"}
 
 
 @pytest.fixture()
@@ -72,7 +85,7 @@ def only_model_objects_for(conn):
             return False
         # Indexes only in the database (none today) would be free per API.md; indexes the
         # models declare are compared, and test_head_schema_is_the_contract checks the
-        # original ix_* ones by name.
+        # original ix_* ones by name (kept ones present, 0004's dropped ones absent).
         if type_ == "index" and reflected and compare_to is None:
             return False
         return extension_filter(obj, name, type_, reflected, compare_to)
@@ -183,11 +196,8 @@ def test_head_schema_is_the_contract(app, db_conn):
         (("event_id",), "share_notification_table", ("event_id",)), (("user_id",), "user_table", ("user_id",))]
 
     index_names = {ix["name"] for table in TABLES for ix in inspector.get_indexes(table)}
-    assert {
-        "ix_user_table_user_id", "ix_friendship_table_user_id1", "ix_friendship_table_user_id2",
-        "ix_share_notification_table_event_id", "ix_share_notification_table_user_id",
-        "ix_share_notification_seen_table_event_id", "ix_share_notification_seen_table_user_id",
-    } <= index_names
+    assert KEPT_ORIGINAL_INDEXES <= index_names
+    assert not set(DUPLICATE_ORIGINAL_INDEXES) & index_names
 
 
 def test_column_defaults_write_utc_whatever_the_session_time_zone(db_conn):
@@ -422,12 +432,10 @@ def test_existing_database_is_adopted_with_stamp_then_upgrade(scratch_url, scrat
     assert current_revision(scratch_url) == head_revision(scratch_app)
     assert snapshot(scratch_url) == before
 
-    engine = create_engine(scratch_url)
-    try:
-        indexes = {ix["name"] for ix in inspect(engine).get_indexes("friendship_table")}
-    finally:
-        engine.dispose()
-    assert "ix_friendship_table_user_id1" in indexes and len(indexes) > 2  # later revisions applied
+    indexes = index_names_of(scratch_url)
+    assert "uq_friendship_table_pair" in indexes  # later revisions applied
+    assert KEPT_ORIGINAL_INDEXES <= indexes
+    assert not set(DUPLICATE_ORIGINAL_INDEXES) & indexes
 
     # The adopted database serves the API.
     client = scratch_app.test_client()
@@ -438,6 +446,31 @@ def test_existing_database_is_adopted_with_stamp_then_upgrade(scratch_url, scrat
     # A second upgrade is a no-op.
     flask_cli(scratch_url, "db", "upgrade")
     assert snapshot(scratch_url) == before
+
+
+def index_names_of(url: str) -> set[str]:
+    engine = create_engine(url)
+    try:
+        inspector = inspect(engine)
+        return {ix["name"] for table in TABLES for ix in inspector.get_indexes(table)}
+    finally:
+        engine.dispose()
+
+
+def test_adopted_database_lacking_some_original_indexes_upgrades(scratch_url, scratch_app):
+    # 0004 drops with IF EXISTS: a production database may never have had some of them.
+    create_original_schema(scratch_url)
+    with psycopg2.connect(psycopg2_dsn(scratch_url)) as conn, conn.cursor() as cur:
+        cur.execute("DROP INDEX ix_user_table_user_id; DROP INDEX ix_share_notification_seen_table_event_id")
+    before = snapshot(scratch_url)
+    with scratch_app.app_context():
+        stamp(revision="0001_initial")
+        upgrade()
+    assert current_revision(scratch_url) == head_revision(scratch_app)
+    assert snapshot(scratch_url) == before
+    indexes = index_names_of(scratch_url)
+    assert KEPT_ORIGINAL_INDEXES <= indexes
+    assert not set(DUPLICATE_ORIGINAL_INDEXES) & indexes
 
 
 def test_downgrade_to_base_and_back(scratch_app, scratch_url):
@@ -452,3 +485,46 @@ def test_downgrade_to_base_and_back(scratch_app, scratch_url):
         assert current_revision(scratch_url) is None
         upgrade()
     assert current_revision(scratch_url) == head_revision(scratch_app)
+
+
+# --- 0004: the duplicate original indexes ----------------------------------------------
+
+
+def load_revision(filename: str):
+    path = os.path.join(ROOT, "migrations", "versions", filename)
+    spec = importlib.util.spec_from_file_location(f"revision_{filename[:4]}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_0004_drops_the_duplicates_and_its_downgrade_recreates_them_as_0001_did(db_conn):
+    revision = load_revision("0004_drop_duplicate_indexes.py")
+    assert (revision.revision, revision.down_revision) == ("0004_drop_duplicate_indexes",
+                                                           "0003_share_notification_indexes")
+
+    def definitions():
+        rows = db_conn.exec_driver_sql(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+            "AND tablename IN %(tables)s", {"tables": tuple(TABLES)}).all()
+        return dict(rows)
+
+    schema = db_conn.exec_driver_sql("SELECT current_schema()").scalar()
+    # What 0001 (and the original service) created: plain, non-unique, single-column btrees.
+    as_in_0001 = {name: f"CREATE INDEX {name} ON {schema}.{table} USING btree ({column})"
+                  for name, (table, column) in DUPLICATE_ORIGINAL_INDEXES.items()}
+
+    at_head = definitions()
+    assert KEPT_ORIGINAL_INDEXES <= set(at_head)
+    assert not set(DUPLICATE_ORIGINAL_INDEXES) & set(at_head)
+
+    # The revision's own functions, run on the test's connection: the outer rollback undoes them.
+    with Operations.context(MigrationContext.configure(db_conn)):
+        revision.downgrade()
+        downgraded = definitions()
+        assert {name: downgraded.get(name) for name in as_in_0001} == as_in_0001
+        assert {k: v for k, v in downgraded.items() if k not in as_in_0001} == at_head  # nothing else changed
+        revision.upgrade()
+        assert definitions() == at_head
+        revision.upgrade()  # IF EXISTS: a second run (or an adopted database lacking them) is fine
+    assert definitions() == at_head

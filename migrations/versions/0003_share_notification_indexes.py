@@ -4,7 +4,7 @@
   event (the sent list's not_seen_count, index-only), both partial on seen_at IS NULL so
   they stay small as notifications are read;
 - notifications per sender by sent_at DESC, event_id (the sent list's order and paging).
-The original ix_* indexes stay: sibling services may rely on them.
+The original ix_* indexes stay here; 0004 drops those whose column leads another index.
 
 Revision ID: 0003_share_notification_indexes
 Revises: 0002_friendship_search_indexes

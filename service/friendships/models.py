@@ -13,7 +13,7 @@ from ..users.models import UTC_NOW
 class Friendship(db.Model):
     __tablename__ = "friendship_table"
     __table_args__ = (
-        Index("ix_friendship_table_user_id1", "user_id1"),
+        # Lookups by user_id2; those by user_id1 use the primary key (user_id1, user_id2).
         Index("ix_friendship_table_user_id2", "user_id2"),
         # Migration 0002: one row per unordered pair, whoever sent the request.
         Index("uq_friendship_table_pair", func.least(text("user_id1"), text("user_id2")),

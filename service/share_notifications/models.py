@@ -15,9 +15,8 @@ from ..users.models import UTC_NOW
 class ShareNotification(db.Model):
     __tablename__ = "share_notification_table"
     __table_args__ = (
-        Index("ix_share_notification_table_event_id", "event_id"),
-        Index("ix_share_notification_table_user_id", "user_id"),
-        # The sent list: one sender's rows in their display order (migration 0003).
+        # The sent list: one sender's rows in their display order (migration 0003); also
+        # serves every other lookup by user_id (0004 dropped the single-column index).
         Index("ix_share_notification_table_user_id_sent_at", "user_id", text("sent_at DESC"), "event_id"),
     )
 
@@ -32,7 +31,7 @@ class ShareNotification(db.Model):
 class ShareNotificationSeen(db.Model):
     __tablename__ = "share_notification_seen_table"
     __table_args__ = (
-        Index("ix_share_notification_seen_table_event_id", "event_id"),
+        # Lookups by recipient; those by event_id use the primary key (event_id, user_id).
         Index("ix_share_notification_seen_table_user_id", "user_id"),
         # Unread lists and badges: only unseen rows, which stay few (migration 0003).
         Index(

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ARRAY, Boolean, Date, DateTime, Index, String, text
+from sqlalchemy import ARRAY, Boolean, Date, DateTime, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -13,9 +13,6 @@ UTC_NOW = text("timezone('utc'::text, now())")
 
 class User(db.Model):
     __tablename__ = "user_table"
-    __table_args__ = (
-        Index("ix_user_table_user_id", "user_id"),
-    )
 
     user_id: Mapped[str] = mapped_column(String, primary_key=True)
     email: Mapped[str] = mapped_column(String, nullable=False, unique=True)
