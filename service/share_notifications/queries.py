@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import Text, bindparam, cast, func, insert, select, text, update
+from sqlalchemy import (
+    Text, Uuid, bindparam, cast, func, insert, literal_column, null, select, true, update,
+)
 
 from ..extensions import db
+from ..friendships.queries import accepted_friend_ids_select
 from ..readdb import Prepared
 from ..timeutil import utcnow
 from ..users.models import User
@@ -27,33 +30,43 @@ def _insert_notification(sender_id: str, url: str, title: str, sent_to: str | No
     return event_id
 
 
-# One statement: the sender check, the notification and one unseen recipient row per
-# accepted friend (DISTINCT: legacy data may hold an accepted row in both directions for
-# one pair). Foreign keys are checked at the end of the statement, when the notification
-# row exists. No sender row: nothing is written and no row comes back.
-_BROADCAST = Prepared(lambda: text("""
-WITH sender AS (
-    SELECT user_id FROM user_table WHERE user_id = :sender_id
-), notification AS (
-    INSERT INTO share_notification_table (event_id, user_id, sent_at, url, title, sent_to)
-    SELECT CAST(:event_id AS uuid), user_id, :sent_at, :url, :title, NULL FROM sender
-    RETURNING event_id
-), recipients AS (
-    INSERT INTO share_notification_seen_table (event_id, user_id)
-    SELECT DISTINCT n.event_id, f.friend_id
-    FROM notification n
-    CROSS JOIN (
-        SELECT user_id2 AS friend_id FROM friendship_table
-        WHERE user_id1 = :sender_id AND accepted_at IS NOT NULL
-        UNION ALL
-        SELECT user_id1 FROM friendship_table
-        WHERE user_id2 = :sender_id AND accepted_at IS NOT NULL
-    ) f
-    WHERE f.friend_id <> :sender_id
-    RETURNING 1
-)
-SELECT event_id, (SELECT count(*) FROM recipients) AS recipients FROM notification
-"""))
+# One statement (one round trip, all or nothing): the sender check, the notification and
+# one unseen recipient row per accepted friend (DISTINCT: legacy data may hold an accepted
+# row in both directions for one pair). Foreign keys are checked at the end of the
+# statement, when the notification row exists. No sender row: nothing is written and no
+# row comes back.
+def _broadcast_stmt():
+    sender_id = bindparam("sender_id")
+    sender = select(User.user_id).where(User.user_id == sender_id).cte("sender")
+    notification = (
+        insert(notifications)
+        .from_select(
+            ["event_id", "user_id", "sent_at", "url", "title", "sent_to"],
+            select(cast(bindparam("event_id"), Uuid), sender.c.user_id, bindparam("sent_at"),
+                   bindparam("url"), bindparam("title"), null()),
+        )
+        .returning(notifications.c.event_id)
+        .cte("notification")
+    )
+    friends = accepted_friend_ids_select(sender_id).subquery("f")
+    recipients = (
+        insert(seen)
+        .from_select(
+            ["event_id", "user_id"],
+            select(notification.c.event_id, friends.c.friend_id)
+            .distinct()
+            .select_from(notification)
+            .join(friends, true())  # every friend for the (at most one) notification row
+            .where(friends.c.friend_id != sender_id),
+        )
+        .returning(literal_column("1"))
+        .cte("recipients")
+    )
+    recipient_count = select(func.count()).select_from(recipients).scalar_subquery()
+    return select(notification.c.event_id, recipient_count.label("recipients"))
+
+
+_BROADCAST = Prepared(_broadcast_stmt)
 
 
 def create_broadcast(sender_id: str, url: str, title: str) -> uuid.UUID | None:
