@@ -429,7 +429,6 @@ def _truncate_and_drop_indexes(w: _Worker) -> list[dict]:
 # Rough order of cost among the indexes of a table (the longest should start first).
 _INDEX_PRIORITY = {
     "share_notification_seen_table_pkey": 80,
-    "ix_share_notification_seen_table_event_id": 74,
     "ix_share_notification_seen_table_user_id_unseen": 73,
     "ix_share_notification_seen_table_user_id": 72,
     "uq_friendship_table_pair": 54,
