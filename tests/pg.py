@@ -1,5 +1,6 @@
 """A real PostgreSQL for the tests: the local server on 127.0.0.1:5432 when it answers,
-else an embedded one started through pgserver. Never skipped."""
+else an embedded one started through pgserver (PAGENOW_TEST_PG=embedded forces it, to
+check that path on a machine that has a server). Never skipped."""
 from __future__ import annotations
 
 import os
@@ -30,7 +31,7 @@ class PostgresServer:
         admin_url = os.environ.get("TEST_DATABASE_ADMIN_URL")
         if admin_url:
             self.admin_dsn = admin_url
-        elif _local_server_answers():
+        elif os.environ.get("PAGENOW_TEST_PG") != "embedded" and _local_server_answers():
             self.admin_dsn = "postgresql://postgres@127.0.0.1:5432/postgres"
         else:
             import pgserver  # embedded PostgreSQL, started in a temp dir
