@@ -7,7 +7,7 @@ no full index shares their leading column. IF EXISTS, as an adopted database may
 
 Revision ID: 0004_drop_duplicate_indexes
 Revises: 0003_share_notification_indexes
-Create Date: 2026-11-29
+Create Date: 2026-11-28
 """
 from alembic import op
 
