@@ -401,6 +401,21 @@ def cpu_calibration() -> float:
     return statistics.median(times)
 
 
+def extract_revision(revision: str, dest: str) -> str:
+    """The tree of a git revision in dest (no worktree bookkeeping); returns 'hash subject'."""
+    described = subprocess.run(["git", "log", "-1", "--format=%h %s", revision], cwd=ROOT, capture_output=True,
+                               text=True)
+    if described.returncode != 0:
+        raise SystemExit(f"--reference {revision}: not a revision of this repository")
+    os.makedirs(dest)
+    archive = subprocess.Popen(["git", "archive", revision], cwd=ROOT, stdout=subprocess.PIPE)
+    subprocess.run(["tar", "-x", "-C", dest], stdin=archive.stdout, check=True)
+    archive.stdout.close()
+    if archive.wait() != 0 or not os.path.exists(os.path.join(dest, "wsgi.py")):
+        raise SystemExit(f"--reference {revision}: could not extract a tree with wsgi.py")
+    return described.stdout.strip()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -408,12 +423,14 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def gunicorn(database_url: str, jwks_path: str, port: int, log_path: str, extra_env: dict):
+def gunicorn(database_url: str, jwks_path: str, port: int, log_path: str, extra_env: dict, app_dir: str = ROOT):
+    """gunicorn with this checkout's gunicorn.conf.py, serving the wsgi:app found in app_dir
+    (this checkout, or a reference revision's tree: same server settings, other code)."""
     env = service_env(database_url, jwks_path, GUNICORN_BIND=f"127.0.0.1:{port}", **extra_env)
     with open(log_path, "ab") as logfile:
         proc = subprocess.Popen(
-            [os.path.join(VENV_BIN, "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"],
-            cwd=ROOT, env=env, stdout=logfile, stderr=subprocess.STDOUT, start_new_session=True,
+            [os.path.join(VENV_BIN, "gunicorn"), "-c", os.path.join(ROOT, "gunicorn.conf.py"), "wsgi:app"],
+            cwd=app_dir, env=env, stdout=logfile, stderr=subprocess.STDOUT, start_new_session=True,
         )
         try:
             deadline = time.monotonic() + 30
@@ -465,19 +482,31 @@ def fmt_ms(us_or_ms, unit="us") -> str:
 
 
 def markdown_table(rows: list[dict]) -> str:
-    lines = [
-        "| endpoint | request | req/s | p50 ms | p99 ms | errors | SQL floor ms (stmts) | p50/floor | target req/s |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
-    ]
+    with_ref = any("ref" in r for r in rows)
+    head = "| endpoint | request | req/s | p50 ms | p99 ms | errors | SQL floor ms (stmts) | p50/floor | target req/s |"
+    rule = "|---|---|---:|---:|---:|---:|---:|---:|---:|"
+    if with_ref:
+        head += " reference req/s | ref p50 ms | ref p99 ms | ref errors | req/s ÷ reference |"
+        rule += "---:|---:|---:|---:|---:|"
+    lines = [head, rule]
     for r in rows:
         floor = r.get("floor_ms")
         ratio = f"{(r['p50_us'] / 1000) / floor:.1f}" if floor else "–"
         floor_text = f"{fmt_ms(floor, 'ms')} ({r['statements']})" if floor else "– (0)"
         target = r["target"]
-        lines.append(
+        line = (
             f"| {r['name']} | `{r['request']}` | {r['rps']:,.0f} | {fmt_ms(r['p50_us'])} | {fmt_ms(r['p99_us'])} | "
             f"{r['errors']} | {floor_text} | {ratio} | {target if target else '2× original'} |"
         )
+        if with_ref:
+            ref = r.get("ref")
+            if ref:
+                speedup = f"{r['rps'] / ref['rps']:.2f}×" if ref["rps"] else "–"
+                line += (f" {ref['rps']:,.0f} | {fmt_ms(ref['p50_us'])} | {fmt_ms(ref['p99_us'])} | {ref['errors']} |"
+                         f" {speedup} |")
+            else:
+                line += " – | – | – | – | – |"
+        lines.append(line)
     return "\n".join(lines)
 
 
@@ -510,6 +539,9 @@ def main(argv=None) -> int:
     ap.add_argument("--label", default="", help="appended to the result file name")
     ap.add_argument("--no-plans", action="store_true")
     ap.add_argument("--no-prewarm", action="store_true", help="skip reading the data into the page cache first")
+    ap.add_argument("--reference", metavar="REV", default=None,
+                    help="also serve this git revision's code (same gunicorn.conf.py and database) and measure "
+                         "it endpoint by endpoint, alternating with this checkout")
     args = ap.parse_args(argv)
 
     endpoints = [e for e in ENDPOINTS if e[0] in args.endpoints.split(",")]
@@ -552,16 +584,39 @@ def main(argv=None) -> int:
         gunicorn_env = {k: v for k, v in os.environ.items() if k.startswith(("GUNICORN_", "DB_"))}
         load_before = os.getloadavg()[0]
         calibration_ms = cpu_calibration()
+        reference = None
+        if args.reference:
+            reference = extract_revision(args.reference, os.path.join(workdir, "reference"))
+            log(f"reference: {reference}")
+
+        def measure(target_port: int, name: str, label: str) -> dict:
+            if args.warmup > 0:
+                run_wrk(target_port, name, data_path, args.warmup, args.connections, args.threads)
+            log(f"{name}{label}: {args.duration:g}s at {args.connections} connections")
+            result = run_wrk(target_port, name, data_path, args.duration, args.connections, args.threads)
+            log(f"{name}{label}: {result['rps']:,.0f} req/s, p50 {fmt_ms(result['p50_us'])} ms, "
+                f"p99 {fmt_ms(result['p99_us'])} ms, {result['errors']} errors")
+            return result
+
         rows = []
-        with gunicorn(database_url, jwks_path, port, base + "-gunicorn.log", gunicorn_env):
-            for name, request, target in endpoints:
-                if args.warmup > 0:
-                    run_wrk(port, name, data_path, args.warmup, args.connections, args.threads)
-                log(f"{name}: {args.duration:g}s at {args.connections} connections")
-                result = run_wrk(port, name, data_path, args.duration, args.connections, args.threads)
+        with contextlib.ExitStack() as servers:
+            servers.enter_context(gunicorn(database_url, jwks_path, port, base + "-gunicorn.log", gunicorn_env))
+            if reference:
+                ref_port = free_port()
+                servers.enter_context(gunicorn(database_url, jwks_path, ref_port, base + "-reference-gunicorn.log",
+                                               gunicorn_env, app_dir=os.path.join(workdir, "reference")))
+            for i, (name, request, target) in enumerate(endpoints):
+                # With a reference, the two servers take turns on each endpoint, which goes
+                # first alternating, so a drift in the host's speed falls on both alike.
+                ref_result = None
+                if reference and i % 2:
+                    ref_result = measure(ref_port, name, " (reference)")
+                result = measure(port, name, "")
+                if reference and not i % 2:
+                    ref_result = measure(ref_port, name, " (reference)")
                 result.update(name=name, request=request, target=target, load=os.getloadavg()[0])
-                log(f"{name}: {result['rps']:,.0f} req/s, p50 {fmt_ms(result['p50_us'])} ms, "
-                    f"p99 {fmt_ms(result['p99_us'])} ms, {result['errors']} errors")
+                if ref_result is not None:
+                    result["ref"] = ref_result
                 rows.append(result)
         removed = cleanup_bench_writes(database_url)
 
@@ -598,6 +653,9 @@ def main(argv=None) -> int:
             f"{load_after:.1f} after; {removed} benchmark shares removed afterwards\n"
             f"- host speed: `sum(range(10**7))` took {calibration_ms:.0f} ms in this Python before the load "
             f"(median of 5); req/s scale roughly inversely with it across hosts\n"
+            + (f"- reference: revision {reference}, served from its own tree with this checkout's gunicorn.conf.py on "
+               f"the same database; each endpoint measured on both servers in turn (which goes first alternates)\n"
+               if reference else "")
         )
         report = header + "\n" + table + "\n"
         if plans:

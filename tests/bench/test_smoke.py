@@ -108,6 +108,40 @@ def test_harness_runs_every_endpoint_without_errors(bench_db, tmp_path):
     assert "### search_name" in open(reports[0]).read()
 
 
+def test_harness_measures_a_reference_revision_side_by_side(bench_db, tmp_path):
+    # HEAD as its own reference: the reference's tree comes from git, not from this checkout.
+    # The data set is the previous test's (the harness reuses a database whose comment matches).
+    proc = subprocess.run(
+        [PYTHON, "bench/harness.py", "--database-url", bench_db, "--users", "400", "--duration", "1",
+         "--warmup", "0", "--connections", "2", "--threads", "1", "--tokens", "20", "--floor-samples", "1",
+         "--endpoints", "ping,own_profile,broadcast_share", "--reference", "HEAD", "--no-plans",
+         "--results-dir", str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    [report] = glob.glob(str(tmp_path / "*.md"))
+    text = open(report).read()
+    assert "- reference: revision " in text
+    rows = {}
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if len(cells) == 14 and cells[0] in ENDPOINTS:
+            rows[cells[0]] = cells
+    assert sorted(rows) == ["broadcast_share", "own_profile", "ping"]
+    for name, cells in rows.items():
+        assert cells[5] == "0" and cells[12] == "0", f"{name} had errors: {cells}"
+        assert float(cells[9].replace(",", "")) > 0 and cells[13].endswith("×"), cells
+    # Both servers' broadcasts were cleaned up: the data set is as seeded.
+    assert "benchmark shares removed afterwards" in text
+    conn = psycopg2.connect(libpq_url(bench_db))
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT count(*) FROM share_notification_table WHERE url LIKE 'https://bench.pagenow.invalid/%'")
+            assert cur.fetchone()[0] == 0
+    finally:
+        conn.close()
+
+
 def test_seed_is_deterministic_and_consistent(bench_db):
     params = SeedParams(users=300, seed=7)
     conn = psycopg2.connect(libpq_url(bench_db))
