@@ -28,7 +28,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 
-from service.seed import SeedParams, default_shares_per_user  # noqa: E402
+from service.seed import TABLES, SeedParams, default_shares_per_user  # noqa: E402
 from tokens import CLIENT_ID, POOL_ID, REGION, TestKey, claims_for, sign, write_jwks  # noqa: E402
 
 VENV_BIN = os.path.join(ROOT, ".venv", "bin")
@@ -155,7 +155,7 @@ def prewarm(database_url: str) -> str:
                                 WHERE t.relname = ANY(%(t)s) AND t.relnamespace = 'public'::regnamespace)
                 ORDER BY pg_relation_size(c.oid)
                 """,
-                {"t": ["user_table", "friendship_table", "share_notification_table", "share_notification_seen_table"]},
+                {"t": list(TABLES)},
             )
             relations = cur.fetchall()
             for relation, _size in relations:
@@ -171,7 +171,7 @@ def table_counts(database_url: str) -> dict:
     try:
         with conn.cursor() as cur:
             counts = {}
-            for table in ("user_table", "friendship_table", "share_notification_table", "share_notification_seen_table"):
+            for table in TABLES:
                 # Planner estimate after VACUUM ANALYZE: exact counts of 20M rows take seconds.
                 cur.execute("SELECT reltuples::bigint FROM pg_class WHERE relname = %s", (table,))
                 counts[table] = int(cur.fetchone()[0])
@@ -290,15 +290,16 @@ class SqlFloor:
     def __init__(self, database_url: str, jwks_path: str, data: dict, samples: int, repeats: int = 5):
         from sqlalchemy import event
 
-        from service import create_app
+        from service import _engine_options, create_app
         from service.config import Config
 
         self.data, self.samples, self.repeats = data, samples, repeats
-        self.app = create_app(Config(
+        config = Config(
             database_url=database_url, cognito_region=REGION, cognito_pool_id=POOL_ID,
             cognito_app_client_id=CLIENT_ID, cognito_jwks_url=f"file://{jwks_path}",
             profile_image_bucket_name="pagenow-bench", aws_region="us-east-1", log_level="WARNING",
-        ))
+        )
+        self.app = create_app(config)
         # The in-process app serves capture requests only: keep its request log off stdout.
         logging.getLogger("pagenow.access").disabled = True
         self.captured: list = []
@@ -307,9 +308,10 @@ class SqlFloor:
 
             self.engine = db.engine
             event.listen(self.engine, "before_cursor_execute", self._capture)
-        # The same session settings as the app's connections (service/__init__.py), so the floor
-        # is the plan the app gets.
-        self.conn = psycopg2.connect(libpq_url(database_url), options="-c TimeZone=UTC -c max_parallel_workers_per_gather=0")
+        # The app's own session settings (time zone, no parallel plans, statement timeout), so
+        # the floor is the plan the app gets.
+        self.conn = psycopg2.connect(libpq_url(database_url),
+                                     options=_engine_options(config)["connect_args"]["options"])
 
     def _capture(self, conn, cursor, statement, parameters, context, executemany):
         # Savepoints come from the capture's outer transaction, not from the endpoint.
