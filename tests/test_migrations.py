@@ -5,7 +5,6 @@ to base works."""
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import os
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from flask_migrate import downgrade, stamp, upgrade
 from sqlalchemy import create_engine, inspect
 
 from conftest import make_config
+from revisions import load_revision
 from service import create_app
 from service.extensions import db
 from service.search.models import include_object_for
@@ -488,14 +488,6 @@ def test_downgrade_to_base_and_back(scratch_app, scratch_url):
 
 
 # --- 0004: the duplicate original indexes ----------------------------------------------
-
-
-def load_revision(filename: str):
-    path = os.path.join(ROOT, "migrations", "versions", filename)
-    spec = importlib.util.spec_from_file_location(f"revision_{filename[:4]}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_0004_drops_the_duplicates_and_its_downgrade_recreates_them_as_0001_did(db_conn):

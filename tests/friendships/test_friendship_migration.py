@@ -1,18 +1,6 @@
 """Migration 0002 on data the original service could leave behind: reverse duplicate rows."""
-import importlib.util
-import os
-
 from factories import make_user
-
-MIGRATION = os.path.join(os.path.dirname(__file__), "..", "..", "migrations", "versions",
-                         "0002_friendship_search_indexes.py")
-
-
-def _migration():
-    spec = importlib.util.spec_from_file_location("migration_0002_dedupe", MIGRATION)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from revisions import load_revision
 
 
 def test_reverse_duplicates_are_merged_before_the_unique_index(db_conn, sql):
@@ -24,7 +12,7 @@ def test_reverse_duplicates_are_merged_before_the_unique_index(db_conn, sql):
            ('a', 'b', '2024-01-02', NULL), ('b', 'a', '2024-01-03', '2024-01-04'),
            ('c', 'd', '2024-01-01', NULL), ('d', 'c', '2024-01-05', NULL),
            ('a', 'e', '2024-01-01', '2024-01-01')""")
-    _migration()._merge_reverse_duplicates(db_conn)
+    load_revision("0002_friendship_search_indexes.py")._merge_reverse_duplicates(db_conn)
     remaining = [tuple(r) for r in sql("SELECT user_id1, user_id2 FROM friendship_table ORDER BY 1, 2")]
     # The accepted row wins; between two pending rows the earlier request wins; others untouched.
     assert remaining == [("a", "e"), ("b", "a"), ("c", "d")]

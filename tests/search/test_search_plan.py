@@ -1,24 +1,14 @@
 """The search statement is answered from the pg_trgm indexes of migration 0002 (EXPLAIN,
 not timing). On a server without pg_trgm the migration skips them: that is asserted instead."""
-import importlib.util
 import logging
-import os
 
 import pytest
 from sqlalchemy import text
 
+from revisions import load_revision
 from service.search import queries
 
-MIGRATION = os.path.join(os.path.dirname(__file__), "..", "..", "migrations", "versions",
-                         "0002_friendship_search_indexes.py")
 TRGM = {"email": "ix_user_table_email_trgm", "name": "ix_user_table_full_name_trgm"}
-
-
-def _migration():
-    spec = importlib.util.spec_from_file_location("migration_0002", MIGRATION)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _has_pg_trgm(sql) -> bool:
@@ -80,7 +70,7 @@ def test_migration_created_both_trigram_indexes_when_available(sql):
 
 
 def test_migration_skips_unavailable_extension_with_warning(db_conn, caplog):
-    migration = _migration()
+    migration = load_revision("0002_friendship_search_indexes.py")
     with caplog.at_level(logging.WARNING, logger="alembic.runtime.migration"):
         assert migration._install_extension(db_conn, "pagenow_no_such_extension") is False
     assert any("pagenow_no_such_extension" in r.getMessage() for r in caplog.records)

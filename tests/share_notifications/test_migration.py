@@ -3,12 +3,11 @@ cleanly without touching the original ix_* indexes (tested at revision 0003, i.e
 0004's downgrade has put back the three that 0004 drops from these tables)."""
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
 from sqlalchemy import text
+
+from revisions import load_revision
 
 NEW_INDEXES = {
     "ix_share_notification_seen_table_user_id_unseen",
@@ -34,17 +33,9 @@ def test_head_has_the_read_indexes(sql):
     assert "(user_id, sent_at DESC, event_id)" in indexes["ix_share_notification_table_user_id_sent_at"]
 
 
-def load_revision(filename: str = "0003_share_notification_indexes.py"):
-    path = Path(__file__).resolve().parents[2] / "migrations" / "versions" / filename
-    spec = importlib.util.spec_from_file_location(f"revision_{filename[:4]}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_downgrade_and_upgrade_again(db_conn, sql):
     # The revision's own functions, run on the test's connection: the outer rollback undoes them.
-    revision = load_revision()
+    revision = load_revision("0003_share_notification_indexes.py")
     assert revision.down_revision == "0002_friendship_search_indexes"
     later = load_revision("0004_drop_duplicate_indexes.py")
     assert later.down_revision == revision.revision
