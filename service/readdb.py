@@ -11,8 +11,14 @@ dates, naive timestamps, arrays; uuid columns come back as their text form).
 
 Reader routing: reads that tolerate replica lag (user search, friend lists of a user,
 mutual friends) pass `reader=True` and run on DATABASE_READ_URL when it is configured;
-without it, and for everything else, they run on the request's session (the writer), so
-the caller's own data and anything read right after a write see the latest state.
+without it, and for everything else, they run on the writer, so the caller's own data and
+anything read right after a write see the latest state.
+
+On the writer a read runs on a pooled connection of its own in driver autocommit, not
+through the request's ORM session: the session's begin, bind resolution and close cost
+more CPU than the statement's own client side (about 0.2 ms of 0.5 on a friend list), and
+it gives a one-statement read nothing. Only while the session has a transaction open (a
+write not yet committed, which the read must see) does the read join it.
 """
 from __future__ import annotations
 
@@ -84,7 +90,7 @@ class Prepared:
             return fetch(conn.exec_driver_sql(self.sql(), self.params(params)))
 
     def _run(self, params: dict, reader: bool, fetch):
-        engine = db.engines.get(READER_BIND) if reader else None
+        engine = (db.engines.get(READER_BIND) if reader else None) or _writer_outside_session()
         if engine is None:
             return self._in_session(params, fetch)
         return self._in_autocommit(engine, params, fetch)
@@ -96,11 +102,10 @@ class Prepared:
         BEGIN, statement, COMMIT, and as atomic (a single statement is all or nothing).
         Inside the request's transaction, or on a session bound to a connection (the
         tests), it joins that transaction, to be committed by the caller."""
-        session = db.session()
-        bind = None if session.in_transaction() else session.get_bind()
-        if type(bind) is Engine and autocommit_engine(bind) is not bind:
-            return self._in_autocommit(bind, params, _first)
-        return self._in_session(params, _first)
+        engine = _writer_outside_session()
+        if engine is None:
+            return self._in_session(params, _first)
+        return self._in_autocommit(engine, params, _first)
 
     def all(self, params: dict, *, reader: bool = False) -> list[RowMapping]:
         return self._run(params, reader, lambda result: result.mappings().all())
@@ -113,6 +118,20 @@ class Prepared:
 
     def scalar(self, params: dict, *, reader: bool = False):
         return self._run(params, reader, lambda result: result.scalar())
+
+
+def _writer_outside_session() -> Engine | None:
+    """The writer engine, when a statement may run on a connection of its own: the request's
+    session has no transaction open (none at all, on most GETs) and the default bind is an
+    Engine with driver autocommit installed (the tests bind a Connection in an outer
+    transaction: their statements must join it)."""
+    bind = db.engines[None]
+    if type(bind) is not Engine or autocommit_engine(bind) is bind:
+        return None
+    registry = db.session.registry
+    if registry.has() and registry().in_transaction():
+        return None
+    return bind
 
 
 def _first(result):

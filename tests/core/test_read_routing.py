@@ -49,6 +49,40 @@ def test_reads_use_the_reader_engine_in_driver_autocommit(app, database_url, jwk
         assert "isolation_level" not in routed.config["SQLALCHEMY_BINDS"]["reader"]
 
 
+def test_writer_reads_skip_the_session_unless_it_has_a_transaction(app, database_url, jwks_path):
+    """Without a reader, a read still runs on a connection of its own in driver autocommit,
+    with no ORM session created; once the session holds uncommitted work, reads join it."""
+    plain = make_app(database_url, jwks_path)
+    with plain.app_context():
+        engine = db.engines[None]
+        seen = []
+
+        def record(conn, cursor, statement, params, context, executemany):
+            seen.append((statement, conn.connection.driver_connection.autocommit))
+
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            with plain.test_request_context("/users/me", method="GET"):
+                assert Prepared(lambda: text("SELECT 1 AS x")).all({}) == [{"x": 1}]
+                assert seen == [("SELECT 1 AS x", True)]
+                assert not db.session.registry.has()
+            with plain.test_request_context("/friendship/request", method="POST"):
+                db.session.execute(text("CREATE TEMP TABLE own_write_probe (x int)"))
+                db.session.execute(text("INSERT INTO own_write_probe VALUES (7)"))
+                # Uncommitted, and a temp table: only the session's own connection sees it.
+                assert Prepared(lambda: text("SELECT x FROM own_write_probe")).scalar({}) == 7
+                db.session.rollback()
+                db.session.remove()
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+        raw = engine.raw_connection()
+        try:
+            assert raw.driver_connection.autocommit is False
+        finally:
+            raw.close()
+        engine.dispose()
+
+
 def test_reads_stay_on_the_session_without_a_reader(app, db_conn):
     with app.app_context():
         assert "reader" not in db.engines
