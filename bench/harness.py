@@ -476,6 +476,16 @@ def run_wrk(port: int, endpoint: str, data_path: str, duration: float, connectio
 
 # ---------------------------------------------------------------- report
 
+def median_round(results: list[dict]) -> dict:
+    """The round with the median req/s (the lower middle one of an even count), with every
+    round's req/s and the errors of all rounds."""
+    ordered = sorted(results, key=lambda r: r["rps"])
+    chosen = dict(ordered[(len(ordered) - 1) // 2])
+    chosen["rounds_rps"] = [r["rps"] for r in results]
+    chosen["errors"] = sum(r["errors"] for r in results)
+    return chosen
+
+
 def fmt_ms(us_or_ms, unit="us") -> str:
     if us_or_ms is None:
         return "–"
@@ -485,11 +495,15 @@ def fmt_ms(us_or_ms, unit="us") -> str:
 
 def markdown_table(rows: list[dict]) -> str:
     with_ref = any("ref" in r for r in rows)
+    rounds = max(len(r.get("rounds_rps", [None])) for r in rows) if rows else 1
     head = "| endpoint | request | req/s | p50 ms | p99 ms | errors | SQL floor ms (stmts) | p50/floor | target req/s |"
     rule = "|---|---|---:|---:|---:|---:|---:|---:|---:|"
     if with_ref:
         head += " reference req/s | ref p50 ms | ref p99 ms | ref errors | req/s ÷ reference |"
         rule += "---:|---:|---:|---:|---:|"
+    if rounds > 1:
+        head += " req/s of each round |" + (" reference req/s of each round |" if with_ref else "")
+        rule += "---:|" + ("---:|" if with_ref else "")
     lines = [head, rule]
     for r in rows:
         floor = r.get("floor_ms")
@@ -508,8 +522,14 @@ def markdown_table(rows: list[dict]) -> str:
                          f" {speedup} |")
             else:
                 line += " – | – | – | – | – |"
+        if rounds > 1:
+            line += f" {_rounds_text(r)} |" + (f" {_rounds_text(r['ref']) if r.get('ref') else '–'} |" if with_ref else "")
         lines.append(line)
     return "\n".join(lines)
+
+
+def _rounds_text(result: dict) -> str:
+    return " / ".join(f"{rps:,.0f}" for rps in result.get("rounds_rps", []))
 
 
 def git_revision() -> str:
@@ -544,7 +564,12 @@ def main(argv=None) -> int:
     ap.add_argument("--reference", metavar="REV", default=None,
                     help="also serve this git revision's code (same gunicorn.conf.py and database) and measure "
                          "it endpoint by endpoint, alternating with this checkout")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="measure each endpoint this many times (--duration each, servers alternating) and "
+                         "report the round with the median req/s")
     args = ap.parse_args(argv)
+    if args.rounds < 1:
+        ap.error("--rounds must be at least 1")
 
     endpoints = [e for e in ENDPOINTS if e[0] in args.endpoints.split(",")]
     unknown = set(args.endpoints.split(",")) - set(ENDPOINT_NAMES)
@@ -609,16 +634,21 @@ def main(argv=None) -> int:
                                                gunicorn_env, app_dir=os.path.join(workdir, "reference")))
             for i, (name, request, target) in enumerate(endpoints):
                 # With a reference, the two servers take turns on each endpoint, which goes
-                # first alternating, so a drift in the host's speed falls on both alike.
-                ref_result = None
-                if reference and i % 2:
-                    ref_result = measure(ref_port, name, " (reference)")
-                result = measure(port, name, "")
-                if reference and not i % 2:
-                    ref_result = measure(ref_port, name, " (reference)")
+                # first alternating (by endpoint and by round), so a drift in the host's speed
+                # falls on both alike; the median of several rounds drops a window that a
+                # passing slowdown of the host hit.
+                ours, theirs = [], []
+                for r in range(args.rounds):
+                    suffix = f" [round {r + 1}/{args.rounds}]" if args.rounds > 1 else ""
+                    if reference and (i + r) % 2:
+                        theirs.append(measure(ref_port, name, " (reference)" + suffix))
+                    ours.append(measure(port, name, suffix))
+                    if reference and not (i + r) % 2:
+                        theirs.append(measure(ref_port, name, " (reference)" + suffix))
+                result = median_round(ours)
                 result.update(name=name, request=request, target=target, load=os.getloadavg()[0])
-                if ref_result is not None:
-                    result["ref"] = ref_result
+                if theirs:
+                    result["ref"] = median_round(theirs)
                 rows.append(result)
         removed = cleanup_bench_writes(database_url)
 
@@ -646,7 +676,10 @@ def main(argv=None) -> int:
             f"(seed {args.seed}, {params.shares_per_user:g} shares/user; {seeding})\n"
             f"- cache: {warmed}\n"
             f"- load: wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s per endpoint after a "
-            f"{args.warmup:g}s warm-up, {len(data['users'])} users' tokens rotating; "
+            f"{args.warmup:g}s warm-up"
+            + (f", {args.rounds} rounds (the row shows the round with the median req/s; errors are summed)"
+               if args.rounds > 1 else "")
+            + f", {len(data['users'])} users' tokens rotating; "
             f"gunicorn.conf.py: {gunicorn_conf.get('workers')} workers × {gunicorn_conf.get('threads')} threads "
             f"({gunicorn_conf.get('worker_class')}), access log {'on' if gunicorn_conf.get('accesslog') else 'off'}\n"
             f"- SQL floor: median over {args.floor_samples} users of the summed median time (5 runs) of every "

@@ -114,7 +114,7 @@ def test_harness_measures_a_reference_revision_side_by_side(bench_db, tmp_path):
     proc = subprocess.run(
         [PYTHON, "bench/harness.py", "--database-url", bench_db, "--users", "400", "--duration", "1",
          "--warmup", "0", "--connections", "2", "--threads", "1", "--tokens", "20", "--floor-samples", "1",
-         "--endpoints", "ping,own_profile,broadcast_share", "--reference", "HEAD", "--no-plans",
+         "--endpoints", "ping,own_profile,broadcast_share", "--reference", "HEAD", "--rounds", "2", "--no-plans",
          "--results-dir", str(tmp_path)],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
     )
@@ -125,12 +125,17 @@ def test_harness_measures_a_reference_revision_side_by_side(bench_db, tmp_path):
     rows = {}
     for line in text.splitlines():
         cells = [c.strip() for c in line.strip("|").split("|")]
-        if len(cells) == 14 and cells[0] in ENDPOINTS:
+        if len(cells) == 16 and cells[0] in ENDPOINTS:
             rows[cells[0]] = cells
     assert sorted(rows) == ["broadcast_share", "own_profile", "ping"]
+    assert "2 rounds (the row shows the round with the median req/s" in text
     for name, cells in rows.items():
         assert cells[5] == "0" and cells[12] == "0", f"{name} had errors: {cells}"
         assert float(cells[9].replace(",", "")) > 0 and cells[13].endswith("×"), cells
+        # Each server's req/s of both rounds; the row's figure is one of them.
+        ours, theirs = ([float(x.replace(",", "")) for x in cell.split(" / ")] for cell in cells[14:16])
+        assert len(ours) == len(theirs) == 2 and all(x > 0 for x in ours + theirs), cells
+        assert round(min(ours)) == float(cells[2].replace(",", "")), cells
     # Both servers' broadcasts were cleaned up: the data set is as seeded.
     assert "benchmark shares removed afterwards" in text
     conn = psycopg2.connect(libpq_url(bench_db))
@@ -284,3 +289,15 @@ def test_the_surname_pool_grows_with_the_user_count():
         surnames = {h + m + t for h in seed_module.SURNAME_HEADS for m in middles for t in seed_module.SURNAME_TAILS}
         assert users / len(surnames) < 70, users
     assert seed_module.surname_middles(100_000) == [""]  # the 100k data set is unchanged by the pool's growth
+
+
+def test_median_round_keeps_the_middle_window_and_every_error():
+    from harness import median_round
+
+    rounds = [{"rps": 300.0, "p50_us": 1, "errors": 0}, {"rps": 100.0, "p50_us": 9, "errors": 2},
+              {"rps": 200.0, "p50_us": 5, "errors": 1}]
+    chosen = median_round(rounds)
+    assert (chosen["rps"], chosen["p50_us"], chosen["errors"]) == (200.0, 5, 3)
+    assert chosen["rounds_rps"] == [300.0, 100.0, 200.0]
+    # An even count takes the lower middle one: a slowed window never flatters the figure.
+    assert median_round(rounds[:2])["rps"] == 100.0
