@@ -29,6 +29,7 @@ sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 
 from service.seed import TABLES, SeedParams, default_shares_per_user  # noqa: E402
+from plans import function_plans  # noqa: E402
 from tokens import CLIENT_ID, POOL_ID, REGION, TestKey, claims_for, sign, write_jwks  # noqa: E402
 
 VENV_BIN = os.path.join(ROOT, ".venv", "bin")
@@ -383,6 +384,13 @@ class SqlFloor:
             cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters)
             plan = "\n".join(r[0] for r in cur.fetchall())
             query = cur.mogrify(statement, parameters).decode()
+        if plan.lstrip().startswith("Function Scan"):
+            # A database function (user search): show the plan of the statement it runs.
+            try:
+                inner = function_plans(self.conn, statement, parameters)[0]
+            except (psycopg2.Error, IndexError) as exc:
+                inner = f"(auto_explain unavailable: {exc})"
+            plan = f"{inner}\n\nThe call itself:\n{plan}"
         self.conn.rollback()
         return query, plan
 

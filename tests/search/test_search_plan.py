@@ -1,10 +1,12 @@
-"""The search statement is answered from the pg_trgm indexes of migration 0002 (EXPLAIN,
-not timing). On a server without pg_trgm the migration skips them: that is asserted instead."""
+"""The search function of migration 0005 is answered from the pg_trgm indexes of migration
+0002 (plans, not timing; read through auto_explain, see tests/plans.py). On a server without
+pg_trgm the migration skips them: that is asserted instead."""
 import logging
 
 import pytest
 from sqlalchemy import text
 
+from plans import function_plans
 from revisions import load_revision
 from service.search import queries
 
@@ -41,14 +43,23 @@ def seeded(sql):
     return "u1"
 
 
-def _plan(sql, kind: str, caller: str, term: str) -> str:
-    statement = queries.SEARCH_STATEMENTS[kind].statement()
-    params = queries.search_params(caller, term, 15, 0)
-    return "\n".join(r[0] for r in sql("EXPLAIN " + statement.text, **params))
+def _plans(db_conn, kind: str, caller: str, term: str) -> str:
+    """Plans of the statement the function ran for this search (auto_explain, analyzed)."""
+    statement = queries.SEARCH_STATEMENT.sql()
+    params = queries.search_params(kind, caller, term, 15, 0)
+    plans = function_plans(db_conn.connection.dbapi_connection, statement, params)
+    assert len(plans) == 2, plans  # the statement inside the function, then the call
+    return plans[0]
+
+
+def _cte_ran(plan: str, cte: str) -> bool:
+    lines = plan.splitlines()
+    node = next(i for i, line in enumerate(lines) if line.strip() == f"CTE {cte}")
+    return "never executed" not in lines[node + 1]
 
 
 @pytest.mark.parametrize("kind", ["email", "name"])
-def test_search_uses_trigram_index(sql, seeded, kind):
+def test_search_uses_trigram_index(sql, db_conn, seeded, kind):
     if not _has_pg_trgm(sql):
         # Embedded servers without contrib: the migration skipped the indexes (and search still answers).
         assert _trgm_indexes(sql) == set()
@@ -59,9 +70,61 @@ def test_search_uses_trigram_index(sql, seeded, kind):
     column = "email" if kind == "email" else "first_name"
     # A term from one seeded user: selective, as real searches are.
     term = sql(f"SELECT lower(substr({column}, 2, 5)) FROM user_table WHERE user_id = 'u4321'").scalar()
-    plan = _plan(sql, kind, seeded, term)
+    plan = _plans(db_conn, kind, seeded, term)
     assert TRGM[kind] in plan, plan
-    assert f"Seq Scan on user_table" not in plan, plan
+    assert "Seq Scan on user_table" not in plan, plan
+    # A whole address too: the index is asked for its local part (migration 0005).
+    address = sql("SELECT email FROM user_table WHERE user_id = 'u4321'").scalar()
+    assert TRGM["email"] in _plans(db_conn, "email", seeded, address)
+    assert [r["user_id"] for r in queries.search_users("email", seeded, address.upper(), 15, 0)] == ["u4321"]
+
+
+@pytest.mark.parametrize("kind", ["email", "name"])
+def test_terms_without_a_trigram_scan_the_table(sql, db_conn, seeded, kind):
+    # Under three characters there is no trigram to look up; reading the whole GIN index
+    # would cost more than reading the table.
+    expected = sql("SELECT count(*) FROM user_table WHERE lower(email) LIKE '%ab%' AND user_id <> 'u1'").scalar()
+    assert len(queries.search_users("email", seeded, "AB", 15, 0)) == min(expected, 15) > 0
+    if _has_auto_explain(db_conn):
+        plan = _plans(db_conn, kind, seeded, "ab")
+        assert "Seq Scan on user_table" in plan, plan
+        assert not any(index in plan for index in TRGM.values()), plan
+
+
+MUTUAL = """
+    SELECT count(*) FROM (
+        SELECT CASE WHEN user_id1 = :a THEN user_id2 ELSE user_id1 END AS friend FROM friendship_table
+        WHERE (user_id1 = :a OR user_id2 = :a) AND accepted_at IS NOT NULL
+        INTERSECT
+        SELECT CASE WHEN user_id1 = :b THEN user_id2 ELSE user_id1 END FROM friendship_table
+        WHERE (user_id1 = :b OR user_id2 = :b) AND accepted_at IS NOT NULL) mutual"""
+
+
+def test_mutual_counts_start_from_the_smaller_side(sql, db_conn, seeded):
+    # The caller has 40 friends. A full name matches one user: the count probes from the match.
+    name = sql("SELECT first_name || ' ' || last_name FROM user_table WHERE user_id = 'u150'").scalar()
+    # "0" is in thousands of addresses: the count probes from the caller's 40 friends instead.
+    # (Offset 50 pages past the matching friends, who rank first and share no friend with u1.)
+    for kind, term, offset, from_friends in (("name", name, 0, False), ("email", "0", 50, True)):
+        found = queries.search_users(kind, seeded, term, 15, offset)
+        assert found and found[0]["mutual_friend_count"] == 1, (term, found)
+        assert [r["mutual_friend_count"] for r in found] == [
+            sql(MUTUAL, a=seeded, b=r["user_id"]).scalar() for r in found]
+        if _has_auto_explain(db_conn):
+            plan = _plans(db_conn, kind, seeded, term)
+            assert _cte_ran(plan, "friends_of_friends") is from_friends, plan
+            assert _cte_ran(plan, "match_edges") is not from_friends, plan
+
+
+def _has_auto_explain(db_conn) -> bool:
+    # contrib, like pg_trgm: an embedded server may lack it.
+    with db_conn.begin_nested() as savepoint:
+        try:
+            db_conn.exec_driver_sql("LOAD 'auto_explain'")
+            return True
+        except Exception:
+            savepoint.rollback()
+            return False
 
 
 def test_migration_created_both_trigram_indexes_when_available(sql):

@@ -118,6 +118,17 @@ def test_email_search_match_score_and_case(client, auth_headers, emails):
     assert [e["user_id"] for e in _search(client, headers, "email", "mixed.case@corp.example")] == ["u5"]
 
 
+def test_whole_address_matches_its_domain_too(client, auth_headers, emails, sql):
+    # The index is asked for the local part and '@' only; the domain must still decide.
+    sql("""INSERT INTO user_table (user_id, email, first_name, last_name) VALUES
+           ('s1', 'same.name@a.example', 'S', 'One'), ('s2', 'same.name@b.example', 'S', 'Two'),
+           ('s3', 'xsame.name@b.example.org', 'S', 'Three'), ('s4', 'same.name@b.exampl', 'S', 'Four')""")
+    headers = auth_headers("me")
+    assert [e["user_id"] for e in _search(client, headers, "email", "same.name%40b.example")] == ["s2", "s3"]
+    assert [e["user_id"] for e in _search(client, headers, "email", "SAME.NAME%40")] == ["s4", "s2", "s1", "s3"]
+    assert _search(client, headers, "email", "same.name%40c.example") == []
+
+
 def test_search_limit_clamped_to_15(client, auth_headers, emails, sql):
     sql("""INSERT INTO user_table (user_id, email, first_name, last_name)
            SELECT 'bulk' || lpad(i::text, 2, '0'), 'bulk' || i || '@bulk.example', 'Bulk', 'User'
