@@ -7,6 +7,12 @@ force_generic_plan, reuse one plan whatever the term. The plan's shape does not 
 the term: its CTEs are materialized, the trigram index is the only way into user_table
 for a pattern, and the mutual-friend count picks its side at run time (below). Unlike a
 PREPARE from the application, a function call does not pin an RDS Proxy connection.
+JIT is off inside it: a generic plan is costed for a pattern of unknown selectivity, which
+at 1M users passes jit_above_cost, and compiling the plan then took 55 ms per call (JIT
+code is not cached with the plan) for a statement that runs in about 2. Merge joins are
+off too: with a generic plan's row estimates the planner sorted ~14,000 friends-of-friends
+rows to merge them with 205 matches (12 ms) where hashing the matches costs ~1 ms; no join
+in this statement is large enough for a merge join to pay.
 
 What it does that the statement it replaces (until now in service/search/queries.py) did not:
 - Email search asks the trigram index for the local part and its '@' only: every address
@@ -135,6 +141,8 @@ RETURNS TABLE (user_id varchar, first_name varchar, last_name varchar, descripti
                friendship_state integer, mutual_friend_count integer)
 LANGUAGE plpgsql STABLE
 SET plan_cache_mode = force_generic_plan
+SET jit = off
+SET enable_mergejoin = off
 AS $fn$
 #variable_conflict use_column
 DECLARE

@@ -127,6 +127,18 @@ def _has_auto_explain(db_conn) -> bool:
             return False
 
 
+def test_search_function_never_jit_compiles(sql, db_conn, seeded):
+    # A generic plan's costs can pass jit_above_cost on a large table, and JIT code is
+    # compiled again on every call (55 ms at 1M users); the function turns JIT off itself.
+    if not _has_auto_explain(db_conn):
+        return
+    sql("SET LOCAL jit = on")
+    sql("SET LOCAL jit_above_cost = 0")
+    plan = _plans(db_conn, "name", seeded, "abc")
+    assert "JIT:" not in plan, plan
+    assert sql("SHOW jit").scalar() == "on"  # the function's setting ends with the call
+
+
 def test_migration_created_both_trigram_indexes_when_available(sql):
     expected = set(TRGM.values()) if _has_pg_trgm(sql) else set()
     assert _trgm_indexes(sql) == expected
