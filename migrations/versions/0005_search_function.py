@@ -135,7 +135,7 @@ def _function_sql() -> str:
     name_indexed, name_scanned = _queries("name")
     return f"""
 CREATE OR REPLACE FUNCTION pagenow_search_users(
-    p_kind text, p_caller_id varchar, p_term varchar, p_limit integer, p_offset integer)
+    p_kind text, p_caller_id varchar, p_term varchar, p_limit bigint, p_offset bigint)
 RETURNS TABLE (user_id varchar, first_name varchar, last_name varchar, description varchar,
                profile_image_extension varchar, profile_image_uploaded_at timestamp,
                friendship_state integer, mutual_friend_count integer)
@@ -183,4 +183,4 @@ def upgrade():
 
 
 def downgrade():
-    op.execute("DROP FUNCTION IF EXISTS pagenow_search_users(text, varchar, varchar, integer, integer)")
+    op.execute("DROP FUNCTION IF EXISTS pagenow_search_users(text, varchar, varchar, bigint, bigint)")
