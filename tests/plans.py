@@ -9,15 +9,14 @@ from __future__ import annotations
 NOTICE_PREFIX = "NOTICE:  "
 
 
-def function_plans(dbapi_conn, statement: str, parameters, analyze: bool = True) -> list[str]:
-    """Run statement on dbapi_conn (psycopg2, inside a transaction) and return the plan of
-    every statement it ran, innermost first, each as auto_explain prints it (query text,
-    then plan). Raises psycopg2 errors when auto_explain is not installed."""
+def function_plans(dbapi_conn, statement: str, parameters) -> list[str]:
+    """Run statement on dbapi_conn (psycopg2, inside a transaction) and return the analyzed
+    plan of every statement it ran, innermost first, each as auto_explain prints it (query
+    text, then plan). Raises psycopg2 errors when auto_explain is not installed."""
     with dbapi_conn.cursor() as cur:
         cur.execute("LOAD 'auto_explain'")
-        for setting, value in (("log_min_duration", "0"), ("log_nested_statements", "on"),
-                               ("log_analyze", "on" if analyze else "off"),
-                               ("log_buffers", "on" if analyze else "off"), ("log_level", "notice")):
+        for setting, value in (("log_min_duration", "0"), ("log_nested_statements", "on"), ("log_analyze", "on"),
+                               ("log_buffers", "on"), ("log_level", "notice")):
             cur.execute(f"SET LOCAL auto_explain.{setting} = {value}")
         cur.execute("SET LOCAL client_min_messages = notice")
         del dbapi_conn.notices[:]
