@@ -8,11 +8,12 @@ from flask import Flask, request
 
 from .config import Config
 from .extensions import api, db, migrate
+from .flaskapp import PageNowFlask
 
 
 def create_app(config: Config | None = None) -> Flask:
     config = config or Config.from_env()
-    app = Flask(__name__)
+    app = PageNowFlask(__name__)
     configure_logging(config)
     configure_flask(app, config)
     init_extensions(app, config)
@@ -164,10 +165,11 @@ def register_http_conventions(app: Flask) -> None:
 
     @app.after_request
     def add_cors_headers(response):
-        origin = request.headers.get("Origin")
+        req = request._get_current_object()  # one context lookup, not three
+        origin = req.environ.get("HTTP_ORIGIN")
         response.headers["Access-Control-Allow-Origin"] = origin or "*"
         if origin:
             response.headers.add("Vary", "Origin")
-        if request.method == "OPTIONS":
+        if req.method == "OPTIONS":
             response.headers.update(CORS_HEADERS)
         return response

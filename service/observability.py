@@ -9,7 +9,6 @@ worker then writes its samples there and /metrics aggregates all of them.
 """
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import os
 import random
@@ -29,6 +28,7 @@ _KNOWN_METHODS = frozenset({"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OP
 UNMATCHED = "<unmatched>"
 
 access_log = logging.getLogger("pagenow.access")
+_BARE = logging.Formatter("%(message)s")
 
 
 def _multiproc_dir() -> str | None:
@@ -62,6 +62,19 @@ class _Metrics:
             "pagenow_db_pool_connections_max", "Pool size plus overflow: the most connections the pool may open",
             ["pool"], registry=self.registry, multiprocess_mode="livesum",
         )
+        self._request_children: dict = {}
+
+    def record_request(self, method: str, endpoint: str, status: int, elapsed: float) -> None:
+        # labels() validates and looks up its arguments on every call; the children for a
+        # (method, template, status) are looked up once. Bounded: templates, seven methods
+        # and "OTHER", and the status codes the app answers.
+        key = (method, endpoint, status)
+        children = self._request_children.get(key)
+        if children is None:
+            children = (self.requests.labels(method, endpoint, str(status)), self.latency.labels(method, endpoint))
+            self._request_children[key] = children
+        children[0].inc()
+        children[1].observe(elapsed)
 
 
 _metrics: _Metrics | None = None
@@ -93,11 +106,14 @@ class _LineWriter(logging.Handler):
 
     def emit(self, record):
         try:
-            data = (self.format(record) + "\n").encode()
-            while data:
-                data = data[os.write(self.fd, data):]
+            self.write_line(self.format(record))
         except Exception:
             self.handleError(record)
+
+    def write_line(self, line: str) -> None:
+        data = (line + "\n").encode()
+        while data:
+            data = data[os.write(self.fd, data):]
 
 
 def _json_access_handler() -> logging.Handler:
@@ -105,9 +121,34 @@ def _json_access_handler() -> logging.Handler:
         handler = _LineWriter(sys.stdout.fileno())
     except (AttributeError, OSError, ValueError):  # stdout replaced by an object without a descriptor
         handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.setFormatter(_BARE)
     handler._pagenow_access = True
     return handler
+
+
+def _direct_writer() -> _LineWriter | None:
+    """The access log's handler when it is this module's line writer alone, at its bare
+    format, with no filter: then a line can go straight to it without a LogRecord (whose
+    creation, caller lookup and dispatch cost more than the line itself). Anything else
+    (a capture in the tests, a handler added by an operator) gets the logging call."""
+    handlers = access_log.handlers
+    if len(handlers) != 1 or access_log.filters or not access_log.isEnabledFor(logging.INFO):
+        return None
+    handler = handlers[0]
+    if type(handler) is not _LineWriter or handler.formatter is not _BARE or handler.filters:
+        return None
+    return handler if handler.level <= logging.INFO else None
+
+
+def _log_access(line: str) -> None:
+    writer = _direct_writer()
+    if writer is None:
+        access_log.info(line)
+        return
+    try:
+        writer.write_line(line)
+    except Exception:  # as logging does: a failed log write never fails the request
+        access_log.info(line)
 
 
 def configure_access_log() -> None:
@@ -128,37 +169,49 @@ def request_id() -> str:
 
 
 def _start_request() -> None:
-    g.request_started = time.perf_counter()
-    incoming = request.headers.get(REQUEST_ID_HEADER, "")
+    # Each context-local proxy read costs a lookup: read g and the request once.
+    ctx_g = g._get_current_object()
+    ctx_g.request_started = time.perf_counter()
+    incoming = request._get_current_object().environ.get("HTTP_X_REQUEST_ID", "")
     # An id only has to be unique, not secret: 128 random bits from the module's generator
     # (reseeded in every forked worker) instead of uuid4, which reads os.urandom each time.
-    g.request_id = incoming if _SANE_REQUEST_ID.match(incoming) else f"{random.getrandbits(128):032x}"
+    ctx_g.request_id = incoming if _SANE_REQUEST_ID.match(incoming) else f"{random.getrandbits(128):032x}"
 
 
-def _endpoint_template() -> str:
-    rule = request.url_rule
-    return rule.rule if rule is not None else UNMATCHED
+_second = (0, "")  # (a UTC second, its "%Y-%m-%dT%H:%M:%S"): replaced whole, so threads may share it
+
+
+def _utc_timestamp(now_ns: int) -> str:
+    """now_ns (time.time_ns()) as 2026-11-29T05:10:11.123456Z, formatting the date once a second."""
+    global _second
+    whole, rest = divmod(now_ns, 1_000_000_000)
+    second = _second
+    if second[0] != whole:
+        second = _second = (whole, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)))
+    return f"{second[1]}.{rest // 1000:06d}Z"
 
 
 def _finish_request(response: Response) -> Response:
-    if "request_id" not in g:  # a hook before ours answered early
+    ctx_g = g._get_current_object()
+    if "request_id" not in ctx_g:  # a hook before ours answered early
         _start_request()
-    elapsed = time.perf_counter() - g.request_started
-    response.headers[REQUEST_ID_HEADER] = g.request_id
-    method = request.method if request.method in _KNOWN_METHODS else "OTHER"
-    endpoint = _endpoint_template()
-    m = metrics()
-    m.requests.labels(method, endpoint, str(response.status_code)).inc()
-    m.latency.labels(method, endpoint).observe(elapsed)
-    access_log.info(orjson.dumps({
-        "ts": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+    elapsed = time.perf_counter() - ctx_g.request_started
+    response.headers[REQUEST_ID_HEADER] = ctx_g.request_id
+    req = request._get_current_object()
+    method = req.method if req.method in _KNOWN_METHODS else "OTHER"
+    rule = req.url_rule
+    endpoint = rule.rule if rule is not None else UNMATCHED
+    status = response.status_code
+    metrics().record_request(method, endpoint, status, elapsed)
+    _log_access(orjson.dumps({
+        "ts": _utc_timestamp(time.time_ns()),
         "event": "request",
-        "request_id": g.request_id,
+        "request_id": ctx_g.request_id,
         "method": method,
         "path": endpoint,
-        "status": response.status_code,
+        "status": status,
         "duration_ms": round(elapsed * 1000, 2),
-        "user_id": g.get("user_id"),
+        "user_id": ctx_g.get("user_id"),
         "response_bytes": response.calculate_content_length(),
     }).decode())
     return response

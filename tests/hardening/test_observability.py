@@ -1,6 +1,7 @@
 """Request ids, one JSON access-log line per request, /metrics, /health, and no secret in any log."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import os
@@ -13,6 +14,7 @@ import pytest
 import requests
 
 from service import create_app
+from service import observability
 from service.observability import _LineWriter, access_log
 
 from .conftest import free_port, make_config
@@ -130,6 +132,53 @@ def test_access_lines_reach_a_pipe_whole_from_many_threads():
         logger.removeHandler(handler)
     records = [json.loads(line) for line in lines]  # every line whole
     assert sorted((r["thread"], r["i"]) for r in records) == [(n, i) for n in range(4) for i in range(50)]
+
+
+def test_access_line_goes_straight_to_the_sole_line_writer(client, monkeypatch):
+    """As deployed (the module's line writer the only handler) a line is written without a
+    LogRecord; the line is the same JSON the logging path writes."""
+    read_end, write_end = os.pipe()
+    writer = _LineWriter(write_end)
+    writer.setFormatter(observability._BARE)
+    monkeypatch.setattr(access_log, "handlers", [writer])
+
+    def no_logging_call(*args, **kwargs):
+        raise AssertionError("the access line went through logging")
+
+    monkeypatch.setattr(access_log, "info", no_logging_call)
+    try:
+        before = time.time()
+        assert client.get("/ping", headers={"X-Request-ID": "direct-1"}).status_code == 200
+        after = time.time()
+    finally:
+        os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        [raw] = pipe.read().decode().splitlines()
+    line = json.loads(raw)
+    assert {k: line[k] for k in ("event", "request_id", "method", "path", "status", "user_id")} == {
+        "event": "request", "request_id": "direct-1", "method": "GET", "path": "/ping", "status": 200, "user_id": None}
+    assert line["response_bytes"] > 0
+    ts = dt.datetime.strptime(line["ts"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.timezone.utc).timestamp()
+    assert before - 0.001 <= ts <= after + 0.001
+
+
+def test_access_line_takes_the_logging_path_when_the_writer_is_not_alone(client, access_lines, monkeypatch):
+    writes = []
+    monkeypatch.setattr(_LineWriter, "write_line", lambda self, line: writes.append(line))
+    client.get("/ping")
+    # the capture saw it through logging; the module's own writer also got it, as a handler
+    assert [line["path"] for line in access_lines.access()] == ["/ping"]
+    assert len(writes) == (1 if any(type(h) is _LineWriter for h in access_log.handlers) else 0)
+
+
+@pytest.mark.parametrize("ns", [0, 1_764_393_011_000_000_000, 1_764_393_011_123_456_789, 1_764_393_011_999_999_999,
+                                1_764_393_012_000_000_001, 951_782_400_500_000_000])
+def test_access_timestamps_match_datetime(ns):
+    whole, rest = divmod(ns, 1_000_000_000)
+    expected = (dt.datetime.fromtimestamp(whole, dt.timezone.utc).replace(microsecond=rest // 1000)
+                .strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+    assert observability._utc_timestamp(ns) == expected
+    assert observability._utc_timestamp(ns) == expected  # and from the cached second
 
 
 def test_access_line_uses_the_path_template(client, access_lines):

@@ -1,0 +1,33 @@
+"""The Flask class the factory builds: Flask, minus a per-request cost that buys nothing here."""
+from __future__ import annotations
+
+from inspect import iscoroutinefunction
+
+from flask import Flask
+
+# Functions whose answer is kept. Hooks, views and view methods are a few dozen; the cap
+# only matters if something registers a new callable on every request (after_this_request).
+ENSURE_SYNC_CACHE_MAX = 1024
+
+
+class PageNowFlask(Flask):
+    """Flask asks `inspect.iscoroutinefunction` about every hook, view and view method on
+    every request: twelve times for a ping, about a tenth of its CPU. A function's answer
+    never changes, so it is kept per function (a bound method by its function: a MethodView
+    binds a new one on every request). Coroutine functions still go through async_to_sync."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._sync_answers: dict = {}
+
+    def ensure_sync(self, func):
+        key = getattr(func, "__func__", func)
+        try:
+            is_sync = self._sync_answers[key]
+        except KeyError:
+            is_sync = not iscoroutinefunction(func)
+            if len(self._sync_answers) < ENSURE_SYNC_CACHE_MAX:
+                self._sync_answers[key] = is_sync
+        except TypeError:  # an unhashable callable: ask every time, as Flask does
+            is_sync = not iscoroutinefunction(func)
+        return func if is_sync else self.async_to_sync(func)
