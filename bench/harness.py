@@ -167,6 +167,20 @@ def prewarm(database_url: str) -> str:
         conn.close()
 
 
+def server_summary(database_url: str) -> str:
+    """The server's version and the settings that decide whether the data set is served from
+    PostgreSQL's own buffers or through the OS page cache (bench/README: Hosts)."""
+    conn = psycopg2.connect(libpq_url(database_url))
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT current_setting('server_version'), current_setting('shared_buffers'), "
+                        "current_setting('effective_cache_size')")
+            version, shared_buffers, cache_size = cur.fetchone()
+    finally:
+        conn.close()
+    return f"PostgreSQL {version}, shared_buffers {shared_buffers}, effective_cache_size {cache_size}"
+
+
 def table_counts(database_url: str) -> dict:
     conn = psycopg2.connect(libpq_url(database_url))
     try:
@@ -683,6 +697,7 @@ def main(argv=None) -> int:
             f"~{counts['share_notification_table']:,} shares, ~{counts['share_notification_seen_table']:,} recipient rows "
             f"(seed {args.seed}, {params.shares_per_user:g} shares/user; {seeding})\n"
             f"- cache: {warmed}\n"
+            f"- server: {server_summary(database_url)}\n"
             f"- load: wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s per endpoint after a "
             f"{args.warmup:g}s warm-up"
             + (f", {args.rounds} rounds (the row shows the round with the median req/s; errors are summed)"
