@@ -128,13 +128,16 @@ def _json_access_handler() -> logging.Handler:
 
 def _direct_writer() -> _LineWriter | None:
     """The access log's handler when it is this module's line writer alone, at its bare
-    format, with no filter: then a line can go straight to it without a LogRecord (whose
-    creation, caller lookup and dispatch cost more than the line itself). Anything else
-    (a capture in the tests, a handler added by an operator) gets the logging call."""
-    handlers = access_log.handlers
-    if len(handlers) != 1 or access_log.filters or not access_log.isEnabledFor(logging.INFO):
+    format, with no filter and no propagation: then a line can go straight to it without a
+    LogRecord (whose creation, caller lookup and dispatch cost more than the line itself).
+    Anything else (a capture in the tests, a handler added by an operator, a raised level,
+    logging.disable) gets the logging call."""
+    try:
+        (handler,) = access_log.handlers  # one read: another thread may be changing the list
+    except ValueError:
         return None
-    handler = handlers[0]
+    if access_log.filters or access_log.propagate or not access_log.isEnabledFor(logging.INFO):
+        return None
     if type(handler) is not _LineWriter or handler.formatter is not _BARE or handler.filters:
         return None
     return handler if handler.level <= logging.INFO else None
@@ -147,8 +150,8 @@ def _log_access(line: str) -> None:
         return
     try:
         writer.write_line(line)
-    except Exception:  # as logging does: a failed log write never fails the request
-        access_log.info(line)
+    except Exception:  # as the handler's emit does: reported once, never retried (no half line twice)
+        writer.handleError(access_log.makeRecord(access_log.name, logging.INFO, __file__, 0, line, None, None))
 
 
 def configure_access_log() -> None:
@@ -178,7 +181,7 @@ def _start_request() -> None:
     ctx_g.request_id = incoming if _SANE_REQUEST_ID.match(incoming) else f"{random.getrandbits(128):032x}"
 
 
-_second = (0, "")  # (a UTC second, its "%Y-%m-%dT%H:%M:%S"): replaced whole, so threads may share it
+_second = (-1, "")  # (a UTC second, its "%Y-%m-%dT%H:%M:%S"): replaced whole, so threads may share it
 
 
 def _utc_timestamp(now_ns: int) -> str:

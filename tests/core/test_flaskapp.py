@@ -1,6 +1,8 @@
 """PageNowFlask: ensure_sync answers from a cache, and still hands coroutines to async_to_sync."""
 from __future__ import annotations
 
+import gc
+
 import pytest
 
 from service import flaskapp
@@ -65,7 +67,7 @@ def test_unhashable_callables_are_asked_every_time(flask_app):
 
     func = Unhashable()
     assert flask_app.ensure_sync(func) is func
-    assert flask_app._sync_answers == {}
+    assert len(flask_app._sync_answers) == 0
 
 
 def test_the_cache_stops_growing_at_its_cap(flask_app, monkeypatch):
@@ -83,4 +85,24 @@ def test_the_factory_builds_one_and_its_requests_are_answered_from_the_cache(cli
     answers = dict(application._sync_answers)
     assert answers and all(answers.values())  # every hook and view of this app is plain def
     assert client.get("/ping").status_code == 200
-    assert application._sync_answers == answers  # a second request asks about nothing new
+    assert dict(application._sync_answers) == answers  # a second request asks about nothing new
+
+
+def test_a_callable_made_for_one_request_is_not_kept_alive(flask_app):
+    def per_request_callback(response):  # what after_this_request would register
+        return response
+
+    assert flask_app.ensure_sync(per_request_callback) is per_request_callback
+    assert len(flask_app._sync_answers) == 1
+    del per_request_callback
+    gc.collect()
+    assert len(flask_app._sync_answers) == 0
+
+
+def test_only_bound_methods_are_kept_by_their_function(flask_app):
+    async def coroutine():
+        return "x"
+
+    flask_app._sync_answers[coroutine] = False  # the coroutine function's own answer, cached
+    wrapper = staticmethod(coroutine)  # has a __func__ too, but Flask's own test calls it sync
+    assert flask_app.ensure_sync(wrapper) is wrapper

@@ -171,6 +171,57 @@ def test_access_line_takes_the_logging_path_when_the_writer_is_not_alone(client,
     assert len(writes) == (1 if any(type(h) is _LineWriter for h in access_log.handlers) else 0)
 
 
+@pytest.mark.parametrize("condition", ["logger level", "logging.disable", "logger disabled", "handler level",
+                                       "logger filter", "handler filter", "propagation"])
+def test_any_logging_setting_sends_the_line_through_logging(client, monkeypatch, condition):
+    """Whatever an operator sets on the access logger or its handler is honoured: the line
+    then takes the logging call, never the direct write."""
+    read_end, write_end = os.pipe()
+    writer = _LineWriter(write_end)
+    writer.setFormatter(observability._BARE)
+    monkeypatch.setattr(access_log, "handlers", [writer])
+    monkeypatch.setattr(access_log, "filters", [])
+    monkeypatch.setattr(access_log, "propagate", False)
+    if condition == "logger level":
+        monkeypatch.setattr(access_log, "level", logging.WARNING)
+    elif condition == "logging.disable":
+        logging.disable(logging.INFO)
+    elif condition == "logger disabled":
+        monkeypatch.setattr(access_log, "disabled", True)
+    elif condition == "handler level":
+        writer.setLevel(logging.WARNING)
+    elif condition == "logger filter":
+        monkeypatch.setattr(access_log, "filters", [lambda record: True])
+    elif condition == "handler filter":
+        writer.addFilter(lambda record: True)
+    elif condition == "propagation":
+        monkeypatch.setattr(access_log, "propagate", True)
+    access_log._cache.clear()  # levels are cached per logger
+    calls = []
+    monkeypatch.setattr(access_log, "info", lambda line, *a, **k: calls.append(line))
+    monkeypatch.setattr(_LineWriter, "write_line", lambda self, line: pytest.fail("direct write despite " + condition))
+    try:
+        assert client.get("/ping").status_code == 200
+    finally:
+        logging.disable(logging.NOTSET)
+        access_log._cache.clear()
+        os.close(write_end)
+        os.close(read_end)
+    assert len(calls) == 1 and json.loads(calls[0])["path"] == "/ping"
+
+
+def test_a_failed_direct_write_is_reported_once_and_not_repeated(client, monkeypatch):
+    writer = _LineWriter(-1)  # a closed descriptor: os.write raises
+    writer.setFormatter(observability._BARE)
+    monkeypatch.setattr(access_log, "handlers", [writer])
+    monkeypatch.setattr(access_log, "propagate", False)
+    reported = []
+    monkeypatch.setattr(writer, "handleError", lambda record: reported.append(record.getMessage()))
+    monkeypatch.setattr(access_log, "info", lambda *a, **k: pytest.fail("the line was written a second time"))
+    assert client.get("/ping").status_code == 200  # a log failure never fails the request
+    assert len(reported) == 1 and json.loads(reported[0])["path"] == "/ping"
+
+
 @pytest.mark.parametrize("ns", [0, 1_764_393_011_000_000_000, 1_764_393_011_123_456_789, 1_764_393_011_999_999_999,
                                 1_764_393_012_000_000_001, 951_782_400_500_000_000])
 def test_access_timestamps_match_datetime(ns):
