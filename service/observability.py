@@ -22,6 +22,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, G
 from sqlalchemy import event
 
 REQUEST_ID_HEADER = "X-Request-ID"
+_REQUEST_ID_ENVIRON_KEY = "HTTP_" + REQUEST_ID_HEADER.upper().replace("-", "_")  # as WSGI names it
 # Echo a caller's id only when it is short and boring; anything else could forge log lines.
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 _KNOWN_METHODS = frozenset({"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"})
@@ -175,7 +176,7 @@ def _start_request() -> None:
     # Each context-local proxy read costs a lookup: read g and the request once.
     ctx_g = g._get_current_object()
     ctx_g.request_started = time.perf_counter()
-    incoming = request._get_current_object().environ.get("HTTP_X_REQUEST_ID", "")
+    incoming = request._get_current_object().environ.get(_REQUEST_ID_ENVIRON_KEY, "")
     # An id only has to be unique, not secret: 128 random bits from the module's generator
     # (reseeded in every forked worker) instead of uuid4, which reads os.urandom each time.
     ctx_g.request_id = incoming if _SANE_REQUEST_ID.match(incoming) else f"{random.getrandbits(128):032x}"
