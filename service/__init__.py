@@ -34,9 +34,11 @@ def register_operational_hooks(app: Flask, config: Config) -> None:
 
 
 def register_commands(app: Flask) -> None:
+    from .search.commands import search_trigrams_command
     from .seed import seed_command
 
     app.cli.add_command(seed_command)
+    app.cli.add_command(search_trigrams_command)
 
 
 def configure_logging(config: Config) -> None:

@@ -362,6 +362,11 @@ def seed_database(conn, params: SeedParams, *, quiet: bool = False, out=None, co
                 t0 = time.monotonic()
                 main.run(f"VACUUM {table}")
                 progress.note(f"        vacuumed {table} again: {time.monotonic() - t0:.1f}s")
+        # User search picks its index lookups by these counts (migration 0006).
+        if main.one("SELECT to_regprocedure('pagenow_refresh_search_trigrams()') IS NOT NULL"):
+            t0 = time.monotonic()
+            trigrams = main.one("SELECT pagenow_refresh_search_trigrams()")
+            progress.note(f"        search trigram counts: {trigrams:,} trigrams in {time.monotonic() - t0:.1f}s")
         main.run("DROP TABLE IF EXISTS " + ", ".join(STAGING))
         main.run("DROP TABLE IF EXISTS _seed_rebuild")
         main.cur.execute(f'COMMENT ON DATABASE "{dbname}" IS %s', (p.signature(),))

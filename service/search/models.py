@@ -1,10 +1,13 @@
 """Search indexes on user_table (created by migration 0002), declared here so schema
 comparisons see them. They need pg_trgm; `info["requires_extension"]` marks them for
-comparisons against a server without it, where the migration skips them."""
+comparisons against a server without it, where the migration skips them. And the
+trigram counts that choose what a search asks those indexes for (migration 0006)."""
 from __future__ import annotations
 
-from sqlalchemy import Index, func, literal_column, text
+from sqlalchemy import CheckConstraint, Index, Integer, String, func, literal_column, text
+from sqlalchemy.orm import Mapped, mapped_column
 
+from ..extensions import db
 from ..users.models import User
 
 _table = User.__table__
@@ -28,6 +31,18 @@ full_name_trgm_index = Index(
 )
 
 TRGM_INDEXES = (email_trgm_index, full_name_trgm_index)
+
+
+class SearchTrigram(db.Model):
+    """How many users' lower(email) or lower(full name) contain each trigram of ASCII
+    letters and digits. Written only by pagenow_refresh_search_trigrams() (migration 0006);
+    counts may lag the users: they only steer which trigrams a search asks the index for."""
+    __tablename__ = "user_search_trigram"
+    __table_args__ = (CheckConstraint("kind IN ('email', 'name')"),)
+
+    kind: Mapped[str] = mapped_column(String(5), primary_key=True)
+    trigram: Mapped[str] = mapped_column(String(3), primary_key=True)
+    users: Mapped[int] = mapped_column(Integer, nullable=False)
 
 
 def include_object_for(connection):

@@ -181,6 +181,13 @@ def test_seed_is_deterministic_and_consistent(bench_db):
                   (SELECT count(*) FROM (SELECT 1 FROM friendship_table GROUP BY least(user_id1, user_id2), greatest(user_id1, user_id2) HAVING count(*) > 1) d)
             """)
             assert cur.fetchone() == (0, 0, 0, 0, 0)
+            # The search trigram counts describe the data just seeded (migration 0006).
+            cur.execute("""
+                SELECT (SELECT users FROM user_search_trigram WHERE kind = 'email' AND trigram = 'com'),
+                       (SELECT count(*) FROM user_table WHERE lower(email) LIKE '%com%'),
+                       (SELECT count(*) FROM pg_extension WHERE extname = 'pg_trgm')""")
+            counted, expected, has_pg_trgm = cur.fetchone()
+            assert counted == (expected if has_pg_trgm else None)
             # Recipients of a broadcast are exactly the sender's accepted friends; never the sender.
             cur.execute("""
                 SELECT count(*) FROM share_notification_seen_table r JOIN share_notification_table n USING (event_id)
