@@ -6,10 +6,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import importlib.util
 import json
 import logging
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -23,6 +25,7 @@ import urllib.request
 
 import psycopg2
 from psycopg2 import sql as pgsql
+from sqlalchemy.engine import make_url
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -440,6 +443,63 @@ def extract_revision(revision: str, dest: str) -> str:
     return described.stdout.strip()
 
 
+REFERENCE_SCHEMA = REFERENCE_ROLE = "bench_reference"
+
+
+def install_reference_functions(database_url: str, tree: str, migration: str) -> tuple[str, str]:
+    """The database functions that migration of the reference's tree creates (its
+    _function_sql()), created in schema bench_reference, and the URL of a login role whose
+    search_path puts that schema first: the reference server logs in with it and calls its
+    own version of a function that a later migration replaced, on the same tables. (The
+    service sets its own connection options, so PGOPTIONS would not reach the server.)
+    Returns a line for the report and the reference server's database URL."""
+    path = os.path.join(tree, "migrations", "versions", f"{migration}.py")
+    if not os.path.exists(path):
+        raise SystemExit(f"--reference-functions {migration}: no such migration in the reference's tree")
+    spec = importlib.util.spec_from_file_location(f"reference_{migration}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    if not hasattr(module, "_function_sql"):
+        raise SystemExit(f"--reference-functions {migration}: the migration defines no _function_sql()")
+    sql, created = re.subn(r"CREATE OR REPLACE FUNCTION (\w+)\(",
+                           rf"CREATE OR REPLACE FUNCTION {REFERENCE_SCHEMA}.\1(", module._function_sql())
+    if not created:
+        raise SystemExit(f"--reference-functions {migration}: its _function_sql() creates no function")
+    url = make_url(database_url)
+    drop_reference_functions(database_url)
+    conn = psycopg2.connect(libpq_url(database_url))
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"CREATE SCHEMA {REFERENCE_SCHEMA}")
+            cur.execute(sql)
+            cur.execute("SELECT current_user, current_database()")
+            owner, dbname = cur.fetchone()
+            # A member of the owner's role: the same privileges on the same tables.
+            cur.execute(pgsql.SQL("CREATE ROLE {} LOGIN PASSWORD %s IN ROLE {}").format(
+                pgsql.Identifier(REFERENCE_ROLE), pgsql.Identifier(owner)), (url.password,))
+            cur.execute(pgsql.SQL("ALTER ROLE {} IN DATABASE {} SET search_path = {}, public").format(
+                pgsql.Identifier(REFERENCE_ROLE), pgsql.Identifier(dbname), pgsql.Identifier(REFERENCE_SCHEMA)))
+            cur.execute("SELECT string_agg(proname, ', ' ORDER BY proname) FROM pg_proc "
+                        "WHERE pronamespace = %s::regnamespace", (REFERENCE_SCHEMA,))
+            names = cur.fetchone()[0]
+    finally:
+        conn.close()
+    reference_url = url.set(username=REFERENCE_ROLE).render_as_string(hide_password=False)
+    return f"{names} as the reference's migration {migration} defines it (schema {REFERENCE_SCHEMA})", reference_url
+
+
+def drop_reference_functions(database_url: str) -> None:
+    conn = psycopg2.connect(libpq_url(database_url))
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"DROP SCHEMA IF EXISTS {REFERENCE_SCHEMA} CASCADE")
+            cur.execute(f"DROP ROLE IF EXISTS {REFERENCE_ROLE}")
+    finally:
+        conn.close()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -586,12 +646,18 @@ def main(argv=None) -> int:
     ap.add_argument("--reference", metavar="REV", default=None,
                     help="also serve this git revision's code (same gunicorn.conf.py and database) and measure "
                          "it endpoint by endpoint, alternating with this checkout")
+    ap.add_argument("--reference-functions", metavar="MIGRATION", default=None,
+                    help="with --reference: create the database functions this migration of the reference's tree "
+                         "defines (e.g. 0005_search_function) in a schema of their own, first on the reference "
+                         "server's search_path, for a reference from before a later migration replaced them")
     ap.add_argument("--rounds", type=int, default=1,
                     help="measure each endpoint this many times (--duration each, servers alternating) and "
                          "report the round with the median req/s")
     args = ap.parse_args(argv)
     if args.rounds < 1:
         ap.error("--rounds must be at least 1")
+    if args.reference_functions and not args.reference:
+        ap.error("--reference-functions needs --reference")
 
     endpoints = [e for e in ENDPOINTS if e[0] in args.endpoints.split(",")]
     unknown = set(args.endpoints.split(",")) - set(ENDPOINT_NAMES)
@@ -637,6 +703,11 @@ def main(argv=None) -> int:
         if args.reference:
             reference = extract_revision(args.reference, os.path.join(workdir, "reference"))
             log(f"reference: {reference}")
+        reference_functions, reference_url = None, database_url
+        if args.reference_functions:
+            reference_functions, reference_url = install_reference_functions(
+                database_url, os.path.join(workdir, "reference"), args.reference_functions)
+            log(f"reference functions: {reference_functions}")
 
         def measure(target_port: int, name: str, label: str) -> dict:
             if args.warmup > 0:
@@ -652,7 +723,7 @@ def main(argv=None) -> int:
             servers.enter_context(gunicorn(database_url, jwks_path, port, base + "-gunicorn.log", gunicorn_env))
             if reference:
                 ref_port = free_port()
-                servers.enter_context(gunicorn(database_url, jwks_path, ref_port, base + "-reference-gunicorn.log",
+                servers.enter_context(gunicorn(reference_url, jwks_path, ref_port, base + "-reference-gunicorn.log",
                                                gunicorn_env, app_dir=os.path.join(workdir, "reference")))
             for i, (name, request, target) in enumerate(endpoints):
                 # With a reference, the two servers take turns on each endpoint, which goes
@@ -714,6 +785,9 @@ def main(argv=None) -> int:
             + (f"- reference: revision {reference}, served from its own tree with this checkout's gunicorn.conf.py on "
                f"the same database; each endpoint measured on both servers in turn (which goes first alternates)\n"
                if reference else "")
+            + (f"- reference functions: {reference_functions}, first on the search_path of the role the "
+               f"reference server logs in as\n"
+               if reference_functions else "")
         )
         report = header + "\n" + table + "\n"
         if plans:
@@ -727,6 +801,8 @@ def main(argv=None) -> int:
         print(header + "\n" + table)
         log(f"report: {os.path.relpath(base + '.md', ROOT)}")
     finally:
+        if args.reference_functions:
+            drop_reference_functions(database_url)
         shutil.rmtree(workdir, ignore_errors=True)
     return 0
 
