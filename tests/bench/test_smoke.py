@@ -19,7 +19,8 @@ from service.seed import SeedParams, seed_database
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "bench"))
 
-from harness import database_comment, libpq_url  # noqa: E402
+from harness import (  # noqa: E402
+    REFERENCE_SCHEMA, database_comment, drop_reference_functions, install_reference_functions, libpq_url)
 PYTHON = os.path.join(ROOT, ".venv", "bin", "python")
 ENDPOINTS = [
     "ping", "own_profile", "public_profile", "id_list_50", "search_name", "search_email", "friends",
@@ -312,3 +313,51 @@ def test_median_round_keeps_the_middle_window_and_every_error():
     assert chosen["rounds_rps"] == [300.0, 100.0, 200.0]
     # An even count takes the lower middle one: a slowed window never flatters the figure.
     assert median_round(rounds[:2])["rps"] == 100.0
+
+
+def test_reference_functions_are_the_reference_migrations_own(bench_db):
+    """--reference-functions: a reference from before migration 0006 calls 0005's search
+    function (its own schema, first on its role's search_path) on the same tables."""
+    conn = psycopg2.connect(libpq_url(bench_db))
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT count(*) FROM user_table")
+            if cur.fetchone()[0] < 100:  # run alone: the earlier tests' data set is not there
+                seed_database(conn, SeedParams(users=300, seed=8), quiet=True)
+    finally:
+        conn.close()
+    line, reference_url = install_reference_functions(bench_db, ROOT, "0005_search_function")
+    try:
+        assert line.startswith("pagenow_search_users as the reference's migration 0005_search_function")
+        signature = "pagenow_search_users(text, varchar, varchar, bigint, bigint)"
+        conn = psycopg2.connect(libpq_url(reference_url))
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT current_user, "
+                            f"(SELECT pronamespace::regnamespace::text FROM pg_proc WHERE oid = '{signature}'::regprocedure)")
+                assert cur.fetchone() == (REFERENCE_SCHEMA, REFERENCE_SCHEMA)
+                # It reads the service's tables: the old function answers as the new one does.
+                cur.execute("SELECT user_id FROM user_table ORDER BY user_id LIMIT 1")
+                caller = cur.fetchone()[0]
+                cur.execute("SELECT * FROM pagenow_search_users('name', %s, 'an', 15, 0)", (caller,))
+                theirs = cur.fetchall()
+        finally:
+            conn.close()
+        conn = psycopg2.connect(libpq_url(bench_db))
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT * FROM pagenow_search_users('name', %s, 'an', 15, 0)", (caller,))
+                assert cur.fetchall() == theirs and len(theirs) == 15
+        finally:
+            conn.close()
+    finally:
+        drop_reference_functions(bench_db)
+    conn = psycopg2.connect(libpq_url(bench_db))
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT (SELECT count(*) FROM pg_namespace WHERE nspname = %s), "
+                        "(SELECT count(*) FROM pg_roles WHERE rolname = %s)", (REFERENCE_SCHEMA, REFERENCE_SCHEMA))
+            assert cur.fetchone() == (0, 0)
+    finally:
+        conn.close()
