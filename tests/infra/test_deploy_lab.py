@@ -210,6 +210,7 @@ def test_rolling_deploy_through_the_bastion(deploy_lab):
     first = deployer.deploy("r1")
     assert first.returncode == 0, _failure_report(first)
     assert _migrated_on(first) == ["app1"]
+    assert _migrated_on(first, "Recount the trigrams user search") == ["app1"]
     for host in ("app1", "app2"):
         status, body = lab.http_get_from("bastion", f"http://{lab.hosts[host].address}:{APP_PORT}/health")
         assert (status, body) == (200, {"status": "ok", "database": "ok", "release": "r1"}), host
@@ -288,11 +289,12 @@ def test_rolling_deploy_through_the_bastion(deploy_lab):
     assert took < 600, "the deploy lab did not finish in time"
 
 
-def _migrated_on(proc: subprocess.CompletedProcess) -> list[str]:
-    """Hosts on which `flask db upgrade` ran during a deploy (from the playbook output)."""
+def _migrated_on(proc: subprocess.CompletedProcess, task: str = "Upgrade the database schema") -> list[str]:
+    """Hosts on which `flask db upgrade` (or another task of migrate.yml) ran during a
+    deploy (from the playbook output)."""
     hosts = []
     for block in proc.stdout.split("TASK [")[1:]:
-        if block.startswith("service : Upgrade the database schema"):
+        if block.startswith(f"service : {task}"):
             hosts += re.findall(r"^(?:ok|changed): \[(\w+)\]", block, flags=re.M)
     return hosts
 
