@@ -402,10 +402,11 @@ class SqlFloor:
             plan = "\n".join(r[0] for r in cur.fetchall())
             query = cur.mogrify(statement, parameters).decode()
         if plan.lstrip().startswith("Function Scan"):
-            # A database function (user search): show the plan of the statement it runs.
+            # A database function (user search): show the plans of the statements it runs
+            # (the last one auto_explain logs is the call itself).
             try:
-                inner = function_plans(self.conn, statement, parameters)[0]
-            except (psycopg2.Error, IndexError) as exc:
+                inner = "\n\n".join(function_plans(self.conn, statement, parameters)[:-1]) or "(none logged)"
+            except psycopg2.Error as exc:
                 inner = f"(auto_explain unavailable: {exc})"
             plan = f"{inner}\n\nThe call itself:\n{plan}"
         self.conn.rollback()
