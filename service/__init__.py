@@ -69,11 +69,15 @@ def _engine_options(config: Config) -> dict:
                         " -c max_parallel_workers_per_gather=0"),
             "application_name": "pagenow-user-api",
             # A silent network partition (no RST) would otherwise leave a request waiting on TCP
-            # retransmits for minutes: give up on unacknowledged data, and probe idle sockets.
+            # for minutes. A query sent into it stays unacknowledged: tcp_user_timeout ends
+            # that. A query whose answer is lost leaves nothing unacknowledged, and only a
+            # keepalive probe finds out: after 5 s of silence, then within the same user
+            # timeout (~11 s in tests/hardening/test_silent_partition.py; 36 s when probes
+            # started after 30 s). Healthy peers answer probes from their kernel.
             "tcp_user_timeout": config.db_statement_timeout_ms + 5000,
             "keepalives": 1,
-            "keepalives_idle": 30,
-            "keepalives_interval": 5,
+            "keepalives_idle": 5,
+            "keepalives_interval": 2,
             "keepalives_count": 3,
         },
     }

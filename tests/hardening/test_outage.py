@@ -25,10 +25,10 @@ QUICK_S = 5.0          # "quickly": any answer, 200 or 503, within this
 RECOVERY_BOUND_S = 10.0
 
 
-def via_proxy(database_url: str, port: int) -> str:
+def via_proxy(database_url: str, port: int, address: str = "127.0.0.1") -> str:
     parts = urlsplit(database_url)
     netloc = parts.netloc.rsplit("@", 1)
-    host = f"127.0.0.1:{port}"
+    host = f"{address}:{port}"
     # Drop a socket-directory host/port from the query: the app must go through the proxy.
     query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k not in ("host", "port")])
     return urlunsplit(parts._replace(netloc=f"{netloc[0]}@{host}" if len(netloc) == 2 else host, query=query))
@@ -221,3 +221,5 @@ def test_connections_carry_short_timeouts(database_url, jwks_path):
     assert statement_timeout == "5s"
     assert int(params["tcp_user_timeout"]) <= 15000
     assert params["keepalives"] == "1"
+    # A lost answer leaves nothing unacknowledged: idle probes are what end the wait.
+    assert int(params["keepalives_idle"]) <= 5 and int(params["keepalives_interval"]) <= 2
