@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
-import importlib.util
 import json
 import logging
 import os
@@ -33,6 +32,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 
 from service.seed import TABLES, SeedParams, default_shares_per_user  # noqa: E402
 from plans import function_plans  # noqa: E402
+from revisions import load_revision  # noqa: E402
 from tokens import CLIENT_ID, POOL_ID, REGION, TestKey, claims_for, sign, write_jwks  # noqa: E402
 
 VENV_BIN = os.path.join(ROOT, ".venv", "bin")
@@ -454,12 +454,10 @@ def install_reference_functions(database_url: str, tree: str, migration: str) ->
     own version of a function that a later migration replaced, on the same tables. (The
     service sets its own connection options, so PGOPTIONS would not reach the server.)
     Returns a line for the report and the reference server's database URL."""
-    path = os.path.join(tree, "migrations", "versions", f"{migration}.py")
-    if not os.path.exists(path):
+    versions = os.path.join(tree, "migrations", "versions")
+    if not os.path.exists(os.path.join(versions, f"{migration}.py")):
         raise SystemExit(f"--reference-functions {migration}: no such migration in the reference's tree")
-    spec = importlib.util.spec_from_file_location(f"reference_{migration}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_revision(f"{migration}.py", versions)
     if not hasattr(module, "_function_sql"):
         raise SystemExit(f"--reference-functions {migration}: the migration defines no _function_sql()")
     sql, created = re.subn(r"CREATE OR REPLACE FUNCTION (\w+)\(",

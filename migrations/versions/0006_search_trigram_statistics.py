@@ -45,6 +45,7 @@ down_revision = "0005_search_function"
 branch_labels = None
 depends_on = None
 
+
 def _revision_0005():
     # Revisions are frozen: 0005's statement is reused as written, not copied.
     path = Path(__file__).with_name("0005_search_function.py")
@@ -196,6 +197,7 @@ DECLARE
     v_term text := lower(p_term);
     v_literal text := replace(replace(replace(v_term, '\\', '\\\\'), '%', '\\%'), '_', '\\_');
     v_core text := v_term;
+    v_local text;
     v_pattern text;
 BEGIN
     IF p_kind NOT IN ('email', 'name') THEN
@@ -209,10 +211,12 @@ BEGIN
         END IF;
         RETURN;
     END IF;
-    IF p_kind = 'email' AND strpos(v_term, '@') > 0
-       AND length(v_term) - strpos(reverse(v_term), '@') + 1 > 3 THEN
+    IF p_kind = 'email' AND strpos(v_term, '@') > 0 THEN
         -- everything up to and including the last '@' (the domains are in most rows)
-        v_core := left(v_term, length(v_term) - strpos(reverse(v_term), '@') + 1);
+        v_local := left(v_term, length(v_term) - strpos(reverse(v_term), '@') + 1);
+        IF length(v_local) > 3 THEN
+            v_core := v_local;
+        END IF;
     END IF;
     v_pattern := coalesce(
         pagenow_search_pattern(p_kind, v_core),
