@@ -17,6 +17,10 @@ SEARCH_DESCRIPTION = (
     f"{TERM_MAX_LENGTH} characters (longer → 400). Ranking: friendship_state DESC, mutual_friend_count "
     "DESC, match (starts with > ends with > contains) DESC, user_id DESC; limit is clamped to 15."
 )
+EMAIL_PRIVACY = (
+    " A user whose email_public is false is found only when the term is their whole address "
+    "(case-insensitive): substrings of a private address find nothing."
+)
 TERM_DOC = {
     "in": "path", "name": "term", "required": True,
     "schema": {"type": "string", "minLength": 1, "maxLength": TERM_MAX_LENGTH},
@@ -34,7 +38,7 @@ class SearchByEmail(MethodView):
     @auth_required
     @blp.arguments(SearchPagingArgs, location="query")
     @blp.response(200, UserSearchResultSchema(many=True))
-    @blp.doc(responses=ERRORS_DOC, description=SEARCH_DESCRIPTION.format(field="email"))
+    @blp.doc(responses=ERRORS_DOC, description=SEARCH_DESCRIPTION.format(field="email") + EMAIL_PRIVACY)
     def get(self, paging, term):
         """Search users by email"""
         return _search("email", term, paging)

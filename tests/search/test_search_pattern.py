@@ -87,14 +87,16 @@ def _has_pg_trgm(sql) -> bool:
 
 @pytest.fixture()
 def people(sql):
-    """3,000 users whose names and addresses share syllables, as real directories do."""
-    sql("""INSERT INTO user_table (user_id, email, first_name, last_name)
+    """3,000 users whose names and addresses share syllables, as real directories do; the
+    addresses are public, so that email search matches them by substring (API.md §8)."""
+    sql("""INSERT INTO user_table (user_id, email, first_name, last_name, email_public)
            SELECT 'p' || i,
                   (ARRAY['sam','ann','jo','kim','lee'])[1 + i % 5] || '.' ||
                   (ARRAY['stan','stone','berg','son','lund','ridge'])[1 + i % 6] || i || '@' ||
                   (ARRAY['gmail.com','naver.com','example.org'])[1 + i % 3],
                   (ARRAY['Samantha','Anna','Joseph','Kim','Leeanne','Santos'])[1 + i % 6],
-                  (ARRAY['Stan','Ber','Lin','Mor'])[1 + i % 4] || (ARRAY['son','stone','berg','ard'])[1 + (i / 4) % 4]
+                  (ARRAY['Stan','Ber','Lin','Mor'])[1 + i % 4] || (ARRAY['son','stone','berg','ard'])[1 + (i / 4) % 4],
+                  true
            FROM generate_series(1, 3000) AS i""")
     sql("""INSERT INTO friendship_table (user_id1, user_id2, accepted_at)
            SELECT 'p1', 'p' || i, now() FROM generate_series(2, 200, 3) AS i""")

@@ -24,10 +24,11 @@ def _trgm_indexes(sql) -> set:
 
 @pytest.fixture()
 def seeded(sql):
-    """5,000 users with random-looking names; the caller has 40 accepted friends."""
-    sql("""INSERT INTO user_table (user_id, email, first_name, last_name)
+    """5,000 users with random-looking names and public addresses (matched by substring);
+    the caller has 40 accepted friends."""
+    sql("""INSERT INTO user_table (user_id, email, first_name, last_name, email_public)
            SELECT 'u' || i, substr(md5('e' || i), 1, 10) || '@' || substr(md5('d' || i), 1, 6) || '.example',
-                  initcap(substr(md5('f' || i), 1, 7)), initcap(substr(md5('l' || i), 1, 9))
+                  initcap(substr(md5('f' || i), 1, 7)), initcap(substr(md5('l' || i), 1, 9)), true
            FROM generate_series(1, 5000) AS i""")
     sql("""INSERT INTO friendship_table (user_id1, user_id2, accepted_at)
            SELECT 'u1', 'u' || i, now() FROM generate_series(2, 41) AS i""")

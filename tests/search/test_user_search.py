@@ -92,12 +92,13 @@ def test_unregistered_caller_can_search(client, auth_headers, ranked):
 
 @pytest.fixture()
 def emails(db_conn):
-    make_user("me", email="me@corp.example")
+    """Public addresses: they match by substring (private ones: see test_email_privacy.py)."""
+    make_user("me", email="me@corp.example", email_public=True)
     for uid, email in (("u1", "a_b@corp.example"), ("u2", "axb@corp.example"), ("u3", "100%@corp.example"),
                        ("u4", "back\\slash@corp.example"), ("u5", "Mixed.Case@Corp.Example"),
                        ("u6", "corp.example@other.example"), ("u7", "x@corp.example"),
                        ("u8", "in.corp.example.org@other.example")):
-        make_user(uid, email=email)
+        make_user(uid, email=email, email_public=True)
 
 
 def test_email_search_literal(client, auth_headers, emails):
@@ -120,9 +121,9 @@ def test_email_search_match_score_and_case(client, auth_headers, emails):
 
 def test_whole_address_matches_its_domain_too(client, auth_headers, emails, sql):
     # The index is asked for the local part and '@' only; the domain must still decide.
-    sql("""INSERT INTO user_table (user_id, email, first_name, last_name) VALUES
-           ('s1', 'same.name@a.example', 'S', 'One'), ('s2', 'same.name@b.example', 'S', 'Two'),
-           ('s3', 'xsame.name@b.example.org', 'S', 'Three'), ('s4', 'same.name@b.exampl', 'S', 'Four')""")
+    sql("""INSERT INTO user_table (user_id, email, first_name, last_name, email_public) VALUES
+           ('s1', 'same.name@a.example', 'S', 'One', true), ('s2', 'same.name@b.example', 'S', 'Two', true),
+           ('s3', 'xsame.name@b.example.org', 'S', 'Three', true), ('s4', 'same.name@b.exampl', 'S', 'Four', true)""")
     headers = auth_headers("me")
     assert [e["user_id"] for e in _search(client, headers, "email", "same.name%40b.example")] == ["s2", "s3"]
     assert [e["user_id"] for e in _search(client, headers, "email", "SAME.NAME%40")] == ["s4", "s2", "s1", "s3"]
@@ -130,8 +131,8 @@ def test_whole_address_matches_its_domain_too(client, auth_headers, emails, sql)
 
 
 def test_search_limit_clamped_to_15(client, auth_headers, emails, sql):
-    sql("""INSERT INTO user_table (user_id, email, first_name, last_name)
-           SELECT 'bulk' || lpad(i::text, 2, '0'), 'bulk' || i || '@bulk.example', 'Bulk', 'User'
+    sql("""INSERT INTO user_table (user_id, email, first_name, last_name, email_public)
+           SELECT 'bulk' || lpad(i::text, 2, '0'), 'bulk' || i || '@bulk.example', 'Bulk', 'User', true
            FROM generate_series(1, 20) AS i""")
     headers = auth_headers("me")
     assert len(_search(client, headers, "email", "bulk.example", "?limit=100")) == 15
