@@ -53,7 +53,7 @@ def configure_logging(config: Config) -> None:
 
 def _engine_options(config: Config) -> dict:
     return {
-        # Pinged only after idling in the pool (service/dbsession.py), not per checkout.
+        # Pinged only after idling in the pool (service/database.py), not per checkout.
         "pool_pre_ping": False,
         # Error messages (and so tracebacks in the log) show SQL but never bound values.
         "hide_parameters": True,
@@ -108,8 +108,7 @@ def configure_flask(app: Flask, config: Config) -> None:
         },
     )
     if config.database_read_url:
-        # Reads routed there are single statements (service/readdb.py), run in driver
-        # autocommit like every GET (service/dbsession.py): no BEGIN/ROLLBACK round trips.
+        # Reads that tolerate replica lag run there (service/database.py).
         app.config["SQLALCHEMY_BINDS"] = {"reader": {"url": config.database_read_url, **_engine_options(config)}}
 
 
@@ -120,14 +119,13 @@ def init_extensions(app: Flask, config: Config) -> None:
     from .users import models as _users  # noqa: F401
 
     from .auth import init_auth
-    from .dbsession import install_idle_ping, install_read_autocommit
+    from .database import install_idle_ping
     from .users.images import init_images
 
     db.init_app(app)
     with app.app_context():
         for engine in db.engines.values():
             install_idle_ping(engine)
-            install_read_autocommit(engine)
     migrate.init_app(app, db, directory=_migrations_dir())
     api.init_app(app)
     init_auth(app, config)

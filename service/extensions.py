@@ -5,8 +5,6 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
-from .dbsession import ReadAutocommitSession
-
 
 class Base(DeclarativeBase):
     metadata = MetaData()
@@ -14,10 +12,9 @@ class Base(DeclarativeBase):
 
 # create_savepoint lets tests wrap each test in an outer transaction that app code
 # cannot commit past; outside tests the session owns its connection and it is inert.
-# GET/HEAD requests read in autocommit (service/dbsession.py).
 db = SQLAlchemy(
     model_class=Base,
-    session_options={"join_transaction_mode": "create_savepoint", "class_": ReadAutocommitSession},
+    session_options={"join_transaction_mode": "create_savepoint"},
 )
 migrate = Migrate()
 api = Api()

@@ -6,8 +6,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from ..database import read, write
 from ..extensions import db
-from ..readdb import Prepared
 from ..search.queries import escape_like
 from ..timeutil import utcnow
 from ..users.models import User
@@ -36,7 +36,7 @@ def are_friends(user_a: str, user_b: str) -> bool:
             ),
         )
     )
-    return bool(db.session.scalar(stmt))
+    return read(stmt).scalar_one()
 
 
 # --- Rows between two users -------------------------------------------------------------
@@ -50,7 +50,7 @@ def _between(user_a: str, user_b: str):
 
 def get_friendship_between(user_a: str, user_b: str) -> Friendship | None:
     """The row linking the two users, whichever of them sent the request."""
-    return db.session.scalar(select(Friendship).where(_between(user_a, user_b)).limit(1))
+    return db.session.scalars(select(Friendship).where(_between(user_a, user_b)).limit(1)).first()
 
 
 def get_sent_request(requester: str, addressee: str) -> Friendship | None:
@@ -66,12 +66,12 @@ def create_request(requester: str, addressee: str) -> bool:
         .on_conflict_do_nothing()
         .returning(Friendship.user_id1)
     )
-    return db.session.execute(stmt).first() is not None
+    return write(stmt).first() is not None
 
 
 def accept_request(requester: str, addressee: str) -> str:
     """'accepted', 'already_friends' (first accepted_at kept) or 'missing'."""
-    accepted = db.session.execute(
+    accepted = write(
         update(Friendship)
         .where(Friendship.user_id1 == requester, Friendship.user_id2 == addressee,
                Friendship.accepted_at.is_(None))
@@ -87,7 +87,7 @@ def accept_request(requester: str, addressee: str) -> str:
 
 def decline_request(requester: str, addressee: str) -> bool:
     """Delete the pending request requester -> addressee; False when there is none."""
-    deleted = db.session.execute(
+    deleted = write(
         delete(Friendship)
         .where(Friendship.user_id1 == requester, Friendship.user_id2 == addressee,
                Friendship.accepted_at.is_(None))
@@ -98,7 +98,7 @@ def decline_request(requester: str, addressee: str) -> bool:
 
 def delete_friendship(user_a: str, user_b: str) -> bool:
     """Delete the row between the two, in whichever order it is stored (cancel or unfriend)."""
-    deleted = db.session.execute(
+    deleted = write(
         delete(Friendship).where(_between(user_a, user_b)).returning(Friendship.user_id1)
     ).first()
     return deleted is not None
@@ -132,9 +132,7 @@ def _relations_of(user_id: str):
     ).cte("caller_rel")
 
 
-# The read statements below are built once with bind parameters and run as compiled SQL
-# (service/readdb.py): building a statement and its cache key per request cost more
-# Python time than PostgreSQL spends on it.
+# The read statements below are built once with bind parameters (service/database.py).
 _USER, _CALLER = bindparam("user_id"), bindparam("caller_id")
 
 
@@ -143,17 +141,17 @@ def _paged(stmt, offset: bool):
     return stmt.offset(bindparam("offset")) if offset else stmt
 
 
-_RECEIVED_REQUESTS = Prepared(lambda: (
-        select(*SUMMARY_COLUMNS, Friendship.requested_at)
-        .join(Friendship, Friendship.user_id1 == User.user_id)
-        .where(Friendship.user_id2 == _USER, Friendship.accepted_at.is_(None))
-        .order_by(Friendship.requested_at.desc(), User.user_id)
-))
+_RECEIVED_REQUESTS = (
+    select(*SUMMARY_COLUMNS, Friendship.requested_at)
+    .join(Friendship, Friendship.user_id1 == User.user_id)
+    .where(Friendship.user_id2 == _USER, Friendship.accepted_at.is_(None))
+    .order_by(Friendship.requested_at.desc(), User.user_id)
+)
 
 
 def list_received_requests(user_id: str) -> list:
     """Pending requests received by user_id, newest first, with the requester's summary."""
-    return _RECEIVED_REQUESTS.all({"user_id": user_id})
+    return read(_RECEIVED_REQUESTS, {"user_id": user_id}).mappings().all()
 
 
 def _friends_stmt(offset: bool):
@@ -175,20 +173,18 @@ def _friends_stmt(offset: bool):
 
 
 # Without OFFSET when it is 0 (the common first page): one variant each.
-_FRIENDS = {offset: Prepared(lambda offset=offset: _friends_stmt(offset)) for offset in (False, True)}
-_COUNT_FRIENDS = Prepared(
-    lambda: select(func.count()).select_from(accepted_friend_ids_select(_USER).subquery("friends"))
-)
+_FRIENDS = {offset: _friends_stmt(offset) for offset in (False, True)}
+_COUNT_FRIENDS = select(func.count()).select_from(accepted_friend_ids_select(_USER).subquery("friends"))
 
 
 def list_friends(user_id: str, caller_id: str, limit: int, offset: int) -> list:
     """Accepted friends of user_id, each with the caller's friendship_state (§5.1)."""
     params = {"user_id": user_id, "caller_id": caller_id, "limit": limit, "offset": offset}
-    return _FRIENDS[bool(offset)].all(params, reader=True)
+    return read(_FRIENDS[bool(offset)], params, reader=True).mappings().all()
 
 
 def count_friends(user_id: str) -> int:
-    return _COUNT_FRIENDS.scalar({"user_id": user_id}, reader=True)
+    return read(_COUNT_FRIENDS, {"user_id": user_id}, reader=True).scalar_one()
 
 
 def _mutual_ids(caller_id, user_id):
@@ -201,24 +197,24 @@ def _mutual_friends_stmt(offset: bool):
     return _paged(stmt, offset)
 
 
-_MUTUAL_FRIENDS = {offset: Prepared(lambda offset=offset: _mutual_friends_stmt(offset)) for offset in (False, True)}
-_COUNT_MUTUAL = Prepared(lambda: select(func.count()).select_from(_mutual_ids(_CALLER, _USER)))
+_MUTUAL_FRIENDS = {offset: _mutual_friends_stmt(offset) for offset in (False, True)}
+_COUNT_MUTUAL = select(func.count()).select_from(_mutual_ids(_CALLER, _USER))
 
 
 def list_mutual_friends(caller_id: str, user_id: str, limit: int, offset: int) -> list:
     """Users who are accepted friends of both the caller and user_id."""
     params = {"user_id": user_id, "caller_id": caller_id, "limit": limit, "offset": offset}
-    return _MUTUAL_FRIENDS[bool(offset)].all(params, reader=True)
+    return read(_MUTUAL_FRIENDS[bool(offset)], params, reader=True).mappings().all()
 
 
 def count_mutual_friends(caller_id: str, user_id: str) -> int:
-    return _COUNT_MUTUAL.scalar({"user_id": user_id, "caller_id": caller_id}, reader=True)
+    return read(_COUNT_MUTUAL, {"user_id": user_id, "caller_id": caller_id}, reader=True).scalar_one()
 
 
 def list_all_friends(user_id: str) -> list:
     friends = accepted_friend_ids_select(user_id).subquery("friends")
     stmt = select(*SUMMARY_COLUMNS).join(friends, friends.c.friend_id == User.user_id).order_by(*LIST_ORDER)
-    return list(db.session.execute(stmt).mappings())
+    return read(stmt).mappings().all()
 
 
 def search_friends(user_id: str, kind: str, term: str, exact: bool, limit: int, offset: int) -> list:
@@ -236,4 +232,4 @@ def search_friends(user_id: str, kind: str, term: str, exact: bool, limit: int, 
         .where(condition)
         .order_by(*LIST_ORDER)
     )
-    return list(db.session.execute(_page(stmt, limit, offset)).mappings())
+    return read(_page(stmt, limit, offset)).mappings().all()

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from ..readdb import Prepared
+from ..database import read
 from . import models  # noqa: F401  (registers the trigram indexes on user_table's metadata)
 
-SEARCH_STATEMENT = Prepared(lambda: text(
+SEARCH_STATEMENT = text(
     "SELECT user_id, first_name, last_name, description, profile_image_extension, "
     "profile_image_uploaded_at, friendship_state, mutual_friend_count "
     "FROM pagenow_search_users(:kind, :caller_id, :term, :limit, :offset)"
-))
+)
 
 
 def escape_like(term: str) -> str:
@@ -33,4 +33,4 @@ def search_params(kind: str, caller_id: str, term: str, limit: int, offset: int)
 
 def search_users(kind: str, caller_id: str, term: str, limit: int, offset: int) -> list:
     """Users (caller excluded) whose email or full name contains term, ranked per §5.4."""
-    return SEARCH_STATEMENT.all(search_params(kind, caller_id, term, limit, offset), reader=True)
+    return read(SEARCH_STATEMENT, search_params(kind, caller_id, term, limit, offset), reader=True).mappings().all()

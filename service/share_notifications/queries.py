@@ -8,9 +8,8 @@ from sqlalchemy import (
     Text, Uuid, bindparam, cast, func, insert, literal_column, null, select, true, update,
 )
 
-from ..extensions import db
+from ..database import read, write
 from ..friendships.queries import accepted_friend_ids_select
-from ..readdb import Prepared
 from ..timeutil import utcnow
 from ..users.models import User
 from .models import ShareNotification, ShareNotificationSeen
@@ -22,7 +21,7 @@ seen = ShareNotificationSeen.__table__
 def _insert_notification(sender_id: str, url: str, title: str, sent_to: str | None) -> uuid.UUID:
     # Id and time made here, in UTC, so neither depends on the DB session's time zone.
     event_id = uuid.uuid4()
-    db.session.execute(
+    write(
         insert(notifications).values(
             event_id=event_id, user_id=sender_id, sent_at=utcnow(), url=url, title=title, sent_to=sent_to
         )
@@ -66,21 +65,20 @@ def _broadcast_stmt():
     return select(notification.c.event_id, recipient_count.label("recipients"))
 
 
-_BROADCAST = Prepared(_broadcast_stmt)
+_BROADCAST = _broadcast_stmt()
 
 
 def create_broadcast(sender_id: str, url: str, title: str) -> uuid.UUID | None:
-    """One notification plus one unseen recipient row per accepted friend, in one atomic
-    statement (one round trip outside a transaction); None when the sender is not
-    registered (nothing written)."""
+    """One notification plus one unseen recipient row per accepted friend, in one
+    statement; None when the sender is not registered (nothing written)."""
     event_id = uuid.uuid4()
     params = {"sender_id": sender_id, "event_id": str(event_id), "sent_at": utcnow(), "url": url, "title": title}
-    return event_id if _BROADCAST.first_atomic(params) is not None else None
+    return event_id if write(_BROADCAST, params).first() is not None else None
 
 
 def create_personal_share(sender_id: str, sent_to: str, url: str, title: str) -> uuid.UUID:
     event_id = _insert_notification(sender_id, url, title, sent_to=sent_to)
-    db.session.execute(insert(seen).values(event_id=event_id, user_id=sent_to, seen_at=None))
+    write(insert(seen).values(event_id=event_id, user_id=sent_to, seen_at=None))
     return event_id
 
 
@@ -117,22 +115,20 @@ def _received_stmt(is_read: bool | None):
     return stmt
 
 
-# Built once per variant and run as compiled SQL (service/readdb.py): building the
-# statement per request cost more Python time than the query takes.
-_RECEIVED = {is_read: Prepared(lambda is_read=is_read: _received_stmt(is_read)) for is_read in (None, True, False)}
+_RECEIVED = {is_read: _received_stmt(is_read) for is_read in (None, True, False)}
 
 
 def list_received(user_id: str, is_read: bool | None, limit: int, offset: int):
     """ShareReceived rows addressed to user_id, newest first, with the sender's names."""
     params = {"user_id": user_id, "limit": limit, "offset": offset}
-    return _RECEIVED[is_read].all(params)
+    return read(_RECEIVED[is_read], params).mappings().all()
 
 
 def mark_read(user_id: str, event_ids: list[uuid.UUID]) -> int:
     """Set seen_at on the caller's own unseen rows of those events; returns rows changed."""
     if not event_ids:
         return 0
-    result = db.session.execute(
+    result = write(
         update(seen)
         .where(seen.c.user_id == user_id, seen.c.event_id.in_(event_ids), seen.c.seen_at.is_(None))
         .values(seen_at=utcnow())
@@ -169,10 +165,10 @@ def _sent_stmt():
     )
 
 
-_SENT = Prepared(_sent_stmt)
+_SENT = _sent_stmt()
 
 
 def list_sent(user_id: str, limit: int, offset: int):
     """ShareSent rows created by user_id, newest first, with unseen counts in the same statement."""
     params = {"user_id": user_id, "limit": limit, "offset": offset}
-    return _SENT.all(params)
+    return read(_SENT, params).mappings().all()

@@ -56,7 +56,7 @@ class Shares(MethodView):
         event_id = queries.create_broadcast(current_caller().user_id, args["url"], args["title"])
         if event_id is None:
             raise NotFound("User not found")
-        db.session.commit()  # no-op when the statement ran on its own (no transaction open)
+        db.session.commit()
         return jsonify(str(event_id))
 
     @auth_required

@@ -4,8 +4,8 @@ from __future__ import annotations
 from sqlalchemy import String, bindparam, case, func, null, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 
+from ..database import read, write
 from ..extensions import db
-from ..readdb import Prepared
 from ..timeutil import utcnow
 from .defaults import DEFAULT_ALLOW_DOMAINS, DEFAULT_DENY_DOMAINS
 from .models import User
@@ -34,23 +34,22 @@ def get_user(user_id: str) -> User | None:
     return db.session.get(User, user_id)
 
 
-_USER_ROW = Prepared(lambda: select(User.__table__).where(User.user_id == bindparam("user_id")))
-_USER_EXISTS = Prepared(lambda: select(User.user_id).where(User.user_id == bindparam("user_id")))
+_USER_ROW = select(User.__table__).where(User.user_id == bindparam("user_id"))
+_USER_EXISTS = select(User.user_id).where(User.user_id == bindparam("user_id"))
 
 
 def get_user_row(user_id: str):
     """Every column of one user as a mapping, or None: read-only paths skip the ORM's
     identity-map work (a third of GET /users/me's CPU)."""
-    row = _USER_ROW.first({"user_id": user_id})
-    return None if row is None else row._mapping
+    return read(_USER_ROW, {"user_id": user_id}).mappings().first()
 
 
 def user_exists(user_id: str) -> bool:
-    return _USER_EXISTS.first({"user_id": user_id}) is not None
+    return read(_USER_EXISTS, {"user_id": user_id}).first() is not None
 
 
 def email_taken_by_other(email: str, user_id: str) -> bool:
-    owner = db.session.scalar(select(User.user_id).where(User.email == email))
+    owner = read(select(User.user_id).where(User.email == email)).scalar()
     return owner is not None and owner != user_id
 
 
@@ -100,7 +99,7 @@ def set_domain_array(user: User, share_type: str, domains: list[str]) -> User:
 
 
 def set_profile_image(user_id: str, extension: str | None) -> None:
-    db.session.execute(
+    write(
         update(User)
         .where(User.user_id == user_id)
         .values(
@@ -110,22 +109,21 @@ def set_profile_image(user_id: str, extension: str | None) -> None:
     )
 
 
-_PUBLIC_PROFILE = Prepared(lambda: select(*PUBLIC_VIEW_COLUMNS).where(User.user_id == bindparam("user_id")))
+_PUBLIC_PROFILE = select(*PUBLIC_VIEW_COLUMNS).where(User.user_id == bindparam("user_id"))
 # = ANY(array): one parameter whatever the list length, so the SQL is compiled once.
-_PUBLIC_PROFILES = Prepared(
-    lambda: select(*PUBLIC_VIEW_COLUMNS).where(User.user_id == func.any(bindparam("user_ids", type_=ARRAY(String))))
+_PUBLIC_PROFILES = select(*PUBLIC_VIEW_COLUMNS).where(
+    User.user_id == func.any(bindparam("user_ids", type_=ARRAY(String)))
 )
 
 
 def get_public_profile(user_id: str):
     """One user's public profile as a mapping (PUBLIC_VIEW_COLUMNS), or None."""
-    row = _PUBLIC_PROFILE.first({"user_id": user_id})
-    return None if row is None else row._mapping
+    return read(_PUBLIC_PROFILE, {"user_id": user_id}).mappings().first()
 
 
 def get_public_profiles_in_order(user_ids: list[str]) -> list:
     """Public profiles for the given ids, unknown ids skipped, in the order given."""
     if not user_ids:
         return []
-    found = {row["user_id"]: row for row in _PUBLIC_PROFILES.all({"user_ids": user_ids})}
+    found = {row["user_id"]: row for row in read(_PUBLIC_PROFILES, {"user_ids": user_ids}).mappings()}
     return [found[uid] for uid in user_ids if uid in found]

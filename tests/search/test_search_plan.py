@@ -46,7 +46,7 @@ def seeded(sql):
 
 def _plans(db_conn, kind: str, caller: str, term: str) -> str:
     """Plans of the statement the function ran for this search (auto_explain, analyzed)."""
-    statement = queries.SEARCH_STATEMENT.sql()
+    statement = str(queries.SEARCH_STATEMENT.compile(dialect=db_conn.dialect))
     params = queries.search_params(kind, caller, term, 15, 0)
     plans = function_plans(db_conn.connection.dbapi_connection, statement, params)
     # The ranked statement inside the function (after the pattern's lookup, for a term of

@@ -163,7 +163,7 @@ def test_failure_during_fan_out_rolls_back_the_notification(sql, share_rows, net
 
 def test_fan_out_is_set_based(client, auth_headers, statements, sql):
     # 200 friends cost the same as one: a single statement (sender check, notification
-    # and recipients), run in autocommit when no transaction is open.
+    # and recipients).
     make_user("s")
     sql("INSERT INTO user_table (user_id, email, first_name, last_name) "
         "SELECT 'f' || i, 'f' || i || '@example.com', 'F', 'F' FROM generate_series(1, 200) i")

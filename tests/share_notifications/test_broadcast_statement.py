@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from factories import make_friendship, make_user
+from service.database import write
 from service.share_notifications import queries
 from service.timeutil import utcnow
 
@@ -12,7 +13,7 @@ from service.timeutil import utcnow
 def _run(sender_id: str):
     event_id = uuid.uuid4()
     params = {"sender_id": sender_id, "event_id": str(event_id), "sent_at": utcnow(), "url": "https://e/", "title": "t"}
-    return event_id, queries._BROADCAST.first_atomic(params)
+    return event_id, write(queries._BROADCAST, params).first()
 
 
 def test_duplicate_and_self_rows_give_one_row_per_friend(sql, share_rows):
