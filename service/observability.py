@@ -229,7 +229,8 @@ def metrics_view():
         multiprocess.MultiProcessCollector(registry)
     else:
         registry = metrics().registry
-    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+    # content_type, not mimetype: CONTENT_TYPE_LATEST carries its charset already.
+    return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
 
 
 def watch_pools(app: Flask, config) -> None:

@@ -299,7 +299,11 @@ def test_metrics_count_requests_per_endpoint_template(client):
         client.get(f"/users/id/{user_id}")
     response = client.get("/metrics")
     assert response.status_code == 200
-    assert response.headers["Content-Type"].startswith("text/plain")
+    # Prometheus' own content type, its charset once.
+    from prometheus_client import CONTENT_TYPE_LATEST
+
+    assert response.headers["Content-Type"] == CONTENT_TYPE_LATEST
+    assert response.headers["Content-Type"].count("charset") == 1
     after = response.get_data(as_text=True)
     labels = dict(method="GET", endpoint="/users/id/<user_id>", status="404")
     assert sample(after, "pagenow_http_requests_total", **labels) - sample(before, "pagenow_http_requests_total", **labels) == 3
