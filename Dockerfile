@@ -22,6 +22,8 @@ WORKDIR /app
 COPY wsgi.py gunicorn.conf.py ./
 COPY migrations/ migrations/
 COPY service/ service/
+# The one writable folder: compose mounts a volume here for the development sign-in key.
+RUN mkdir .local && chown pagenow:pagenow .local
 USER pagenow
 EXPOSE 8000
 # Liveness only (/ping); /health, which touches the database, is for the load balancer's readiness.

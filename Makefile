@@ -1,7 +1,7 @@
 .PHONY: run test fuzz lint bench
-run:            ## install, migrate, serve on :8000 (embedded PostgreSQL without DATABASE_URL)
+run:            ## install the runtime requirements, migrate, serve on 127.0.0.1:8000 (embedded PostgreSQL without DATABASE_URL, dev sign-in without COGNITO_POOL_ID)
 	scripts/run.sh
-test:           ## the whole test suite
+test:           ## install the test and deploy tools, run the whole test suite
 	scripts/test.sh
 bench:          ## benchmark every endpoint at 100k users (bench/README.md); ARGS="--users 1000000" to change
 	bench/run.sh $(ARGS)

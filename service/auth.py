@@ -208,6 +208,11 @@ def auth_required(func):
 
 
 def init_auth(app, config) -> None:
+    if config.dev_sign_in_dir:
+        from .devsignin import ensure_key
+
+        # The key set then comes from a local file; the verifier is the same.
+        ensure_key(config.dev_sign_in_dir)
     jwks = JwksCache(config.jwks_url)
     app.extensions["token_verifier"] = TokenVerifier(
         issuer=config.cognito_issuer, audience=config.cognito_app_client_id, jwks=jwks

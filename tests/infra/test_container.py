@@ -64,8 +64,21 @@ def test_compose_runs_migrations_once_before_the_web_service(compose_dir):
     assert migrate["depends_on"]["db"]["condition"] == "service_healthy"
     web = services["web"]
     assert web["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
-    assert {(p["published"], p["target"]) for p in web["ports"]} == {(8000, 8000)}
-    # Settings from .env reach both containers; the database URL names the db service.
+    assert [published_port(p) for p in web["ports"]] == [("127.0.0.1", 8000, 8000)]
+    # Settings from .env reach both containers; the database URL names the db service; the
+    # example's empty Cognito values leave development sign-in on, its key on a shared volume.
     for service in (migrate, web):
-        assert service["environment"]["COGNITO_REGION"] == "us-east-1"
-        assert "@db:5432/pagenow" in service["environment"]["DATABASE_URL"]
+        environment = service["environment"]
+        assert environment["COGNITO_POOL_ID"] == ""
+        assert "@db:5432/pagenow" in environment["DATABASE_URL"]
+        assert environment["PAGENOW_DEV_SIGN_IN"] == "/app/.local/dev-sign-in"
+        assert environment["PAGENOW_DEV_SIGN_IN_BIND"] == "0.0.0.0:8000"
+        assert any(str(v).startswith("devsignin:/app/.local") for v in service["volumes"])
+
+
+def published_port(entry):
+    """(host address, published, target) from docker-compose's short or long port syntax."""
+    if isinstance(entry, dict):
+        return entry.get("host_ip"), int(entry["published"]), int(entry["target"])
+    host, published, target = entry.split("/")[0].rsplit(":", 2)
+    return host, int(published), int(target)

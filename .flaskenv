@@ -1,0 +1,2 @@
+# Read by `flask ...` in this checkout (python-dotenv). Private settings go in .env.
+FLASK_APP=service.localdev:create_app
