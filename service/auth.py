@@ -97,7 +97,8 @@ class JwksCache:
 
 
 class TokenVerifier:
-    def __init__(self, *, issuer: str, audience: str, jwks: JwksCache, cache_size: int = 4096):
+    def __init__(self, *, issuer: str, audience: str, jwks: JwksCache, cache_size: int = 4096,
+                 clock=time.time):
         self.issuer = issuer
         self.audience = audience
         self.jwks = jwks
@@ -106,9 +107,11 @@ class TokenVerifier:
         self._verified: OrderedDict[str, tuple[float, Caller]] = OrderedDict()
         self._cache_size = cache_size
         self._cache_lock = threading.Lock()
+        # Injectable, as the key set's: every time claim (exp, nbf, iat) is judged by it.
+        self._clock = clock
 
     def verify(self, token: str) -> Caller:
-        now = time.time()
+        now = self._clock()
         with self._cache_lock:
             hit = self._verified.get(token)
             if hit is not None:
@@ -144,6 +147,9 @@ class TokenVerifier:
                 audience=self.audience,
                 issuer=self.issuer,
                 options={
+                    # exp and nbf are checked below against the verifier's clock.
+                    "verify_exp": False,
+                    "verify_nbf": False,
                     "leeway": LEEWAY_SECONDS,
                     "require_exp": True,
                     "require_aud": True,
@@ -165,6 +171,11 @@ class TokenVerifier:
         exp = claims.get("exp")
         if not isinstance(exp, (int, float)):
             raise Unauthorized("Token has no valid expiry")
+        if exp + LEEWAY_SECONDS <= now:
+            raise Unauthorized("Token has expired")
+        nbf = claims.get("nbf", now)
+        if not isinstance(nbf, (int, float)) or nbf > now + LEEWAY_SECONDS:
+            raise Unauthorized("Token claims are not valid for this service")
         return float(exp), Caller(user_id=user_id, email=email)
 
 

@@ -90,7 +90,7 @@ def _wait_until_blocked(engine, application_name="pagenow-user-api"):
         while time.monotonic() < deadline:
             waiting = conn.execute(text(
                 "SELECT count(*) FROM pg_stat_activity WHERE application_name = :app "
-                "AND wait_event_type = 'Lock'"), {"app": application_name}).scalar()
+                "AND wait_event_type = 'Lock' AND datname = current_database()"), {"app": application_name}).scalar()
             if waiting:
                 return True
             time.sleep(0.05)

@@ -165,10 +165,13 @@ def test_access_line_goes_straight_to_the_sole_line_writer(client, monkeypatch):
 def test_access_line_takes_the_logging_path_when_the_writer_is_not_alone(client, access_lines, monkeypatch):
     writes = []
     monkeypatch.setattr(_LineWriter, "write_line", lambda self, line: writes.append(line))
+    writer = _LineWriter(1)
+    writer.setFormatter(observability._BARE)
+    monkeypatch.setattr(access_log, "handlers", [writer, access_lines])
     client.get("/ping")
     # the capture saw it through logging; the module's own writer also got it, as a handler
     assert [line["path"] for line in access_lines.access()] == ["/ping"]
-    assert len(writes) == (1 if any(type(h) is _LineWriter for h in access_log.handlers) else 0)
+    assert [json.loads(line)["path"] for line in writes] == ["/ping"]
 
 
 @pytest.mark.parametrize("condition", ["logger level", "logging.disable", "logger disabled", "handler level",
@@ -363,4 +366,7 @@ def test_health_and_routes_answer_503_quickly_when_the_database_is_unreachable(j
         response = client.get(path, headers=headers)
         assert response.status_code == 503, (path, response.get_json())
         assert isinstance(response.get_json()["message"], str)
-        assert time.monotonic() - started < 5
+        # Contract budget: a refused connection is answered at once and an unanswered one
+        # within the 3 s connect timeout; 10 s is a margin a loaded two-core host meets,
+        # where a hang would wait on TCP for a minute or more.
+        assert time.monotonic() - started < 10

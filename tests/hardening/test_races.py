@@ -226,5 +226,18 @@ def test_broadcasts_racing_friendship_changes(race_app, signer, database):
     ]
     results = hammer(race_app, calls)
     assert_clean(results, {200})
-    recipients = {r[0] for r in database("SELECT DISTINCT user_id FROM share_notification_seen_table")}
-    assert recipients <= {"bob", "cat"}  # dan stayed pending throughout
+    shares = {body for _, body in results[:N - 2]}
+    recipients = dict(database(
+        "SELECT n.event_id::text, array_remove(array_agg(s.user_id ORDER BY s.user_id), NULL) "
+        "FROM share_notification_table n LEFT JOIN share_notification_seen_table s USING (event_id) "
+        "GROUP BY n.event_id"))
+    # One notification per acknowledged share, none other.
+    assert len(shares) == N - 2 and set(recipients) == shares
+    # Each went to the accepted friends of one moment: bob until the unfriend, cat from the
+    # accept; dan stayed pending throughout.
+    assert all(set(users) <= {"bob", "cat"} for users in recipients.values()), recipients
+    # Once both commits are in, a share reaches exactly the friends left.
+    after = client.post("/notifications/share", headers=ann, json={"url": "https://e.com", "title": ""})
+    assert after.status_code == 200
+    assert database("SELECT user_id FROM share_notification_seen_table WHERE event_id = CAST(:e AS uuid)",
+                    e=after.get_json()) == [("cat",)]

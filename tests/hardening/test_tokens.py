@@ -162,10 +162,12 @@ def test_missing_or_malformed_authorization_header(client, header):
 
 
 def test_forgeries_leave_no_rows(client, sql, forged):
+    before = sql("SELECT count(*) FROM user_table").scalar()
     for token in forged.values():
-        client.post("/users/me", headers={"Authorization": f"Bearer {token}"},
-                    json={"first_name": "M", "last_name": "X"})
-    assert sql("SELECT count(*) FROM user_table WHERE user_id = 'mallory'").scalar() == 0
+        assert_unauthorized(client.post("/users/me", headers={"Authorization": f"Bearer {token}"},
+                                        json={"first_name": "M", "last_name": "X"}))
+    # Under any user id: the payload-swapped forgery names "admin", not "mallory".
+    assert sql("SELECT count(*) FROM user_table").scalar() == before
 
 
 def test_expiry_within_leeway_is_tolerated(client, token_for):
@@ -175,13 +177,32 @@ def test_expiry_within_leeway_is_tolerated(client, token_for):
     assert client.get(PROTECTED, headers={"Authorization": f"Bearer {token}"}).status_code == 200
 
 
-def test_cached_verification_still_expires(client, signing_key):
-    """A token verified once (and cached) stops working once it expires."""
-    # Expired 58 s ago: inside the 60 s leeway for about two more seconds.
-    token = sign(claims_for("cached", exp=int(time.time()) - 58, iat=int(time.time()) - 3658), signing_key)
+def test_cached_verification_still_expires(app, client, signing_key, monkeypatch):
+    """A token verified once (and cached) stops working once it expires, by the verifier's
+    clock: stepped here, so the machine's speed decides nothing."""
+    clock = FakeClock()
+    clock.now = float(int(time.time()))
+    verifier = TokenVerifier(issuer=ISSUER, audience=CLIENT_ID, jwks=app.extensions["token_verifier"].jwks,
+                             clock=clock)
+    monkeypatch.setitem(app.extensions, "token_verifier", verifier)
+    now = int(clock.now)
+    # Expired 58 s ago: inside the 60 s leeway.
+    token = sign(claims_for("cached", exp=now - 58, iat=now - 3658), signing_key)
     assert client.get(PROTECTED, headers={"Authorization": f"Bearer {token}"}).status_code == 200
-    time.sleep(3)
-    assert_unauthorized(client.get(PROTECTED, headers={"Authorization": f"Bearer {token}"}))
+    clock.now += 3  # 61 s past exp: the cached entry no longer counts
+    response = client.get(PROTECTED, headers={"Authorization": f"Bearer {token}"})
+    assert_unauthorized(response)
+    assert response.get_json()["message"] == "Token has expired"
+    # A token never seen before is judged by the same clock.
+    fresh = sign(claims_for("uncached", exp=now - 58, iat=now - 3658), signing_key)
+    assert_unauthorized(client.get(PROTECTED, headers={"Authorization": f"Bearer {fresh}"}))
+    clock.now -= 3
+    assert client.get(PROTECTED, headers={"Authorization": f"Bearer {fresh}"}).status_code == 200
+    # nbf too: a token valid from 100 s ahead is refused until the clock is within the leeway.
+    later = sign(claims_for("later", nbf=now + 100), signing_key)
+    assert_unauthorized(client.get(PROTECTED, headers={"Authorization": f"Bearer {later}"}))
+    clock.now = now + 41
+    assert client.get(PROTECTED, headers={"Authorization": f"Bearer {later}"}).status_code == 200
 
 
 # --- JWKS fetching -----------------------------------------------------------------

@@ -60,9 +60,13 @@ def test_first_seen_at_is_kept(client, auth_headers, events, seen_state):
     assert client.post(URL, json=items(events["seen"]), headers=auth_headers("r")).status_code == 200
     assert seen_state()[(events["seen"], "r")] == FIRST_SEEN
 
-    client.post(URL, json=items(events["mine"]), headers=auth_headers("r"))
+    before = utcnow()
+    assert client.post(URL, json=items(events["mine"]), headers=auth_headers("r")).status_code == 200
     first = seen_state()[(events["mine"], "r")]
-    client.post(URL, json=items(events["mine"]), headers=auth_headers("r"))
+    between = utcnow()
+    assert before <= first < between
+    # Marked again later: a second write would store a time after `between`.
+    assert client.post(URL, json=items(events["mine"]), headers=auth_headers("r")).status_code == 200
     assert seen_state()[(events["mine"], "r")] == first
 
 
