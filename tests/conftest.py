@@ -159,3 +159,14 @@ def moto_server():
         yield f"http://127.0.0.1:{port}"
     finally:
         server.stop()
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Say once what the server's missing contrib modules kept the tests from checking."""
+    import pgcontrib
+
+    lines = pgcontrib.summary_lines()
+    if lines:
+        terminalreporter.section("PostgreSQL server without contrib (embedded fallback)")
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -83,8 +83,8 @@ class Me(MethodView):
         email = current_caller().email
         if queries.email_taken_by_other(email, user.user_id):
             raise Conflict("Email already used by another user")
-        queries.update_user(user, email, args)
         try:
+            queries.update_user(user, email, args)  # flushes: a racing claim of the email fails here
             db.session.commit()
         except IntegrityError:
             db.session.rollback()
