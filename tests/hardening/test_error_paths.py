@@ -191,7 +191,8 @@ def test_a_connection_dropped_mid_request_is_503_then_the_pool_reconnects(scratc
 
 
 @pytest.mark.parametrize("store, message", [
-    (lambda: ProfileImageStore(None, None), "Profile image storage is not configured"),
+    (lambda: ProfileImageStore(None, None), "Profile image storage is not configured: set PROFILE_IMAGE_BUCKET_NAME "
+                                            "and AWS_REGION (S3_ENDPOINT_URL for a local S3)"),
     (lambda: ProfileImageStore("pagenow-test-images", "us-east-1"), "Could not sign the image URL"),
 ], ids=["not configured", "cannot sign"])
 def test_image_urls_that_cannot_be_made_are_503_and_change_nothing(app, client, auth_headers, sql, monkeypatch,
