@@ -33,7 +33,8 @@ trap cleanup EXIT
 if [ -z "${DATABASE_URL:-}" ] && [ -z "${RDS_HOST:-}" ]; then
   echo "run: no DATABASE_URL: starting the embedded PostgreSQL in $local_dir/pgdata"
   embedded_pg=1
-  record DATABASE_URL "$(.venv/bin/python scripts/embedded_pg.py start "$local_dir/pgdata")"
+  url="$(.venv/bin/python scripts/embedded_pg.py start "$local_dir/pgdata")"  # set -e stops on failure
+  record DATABASE_URL "$url"
   echo "run: embedded PostgreSQL at $DATABASE_URL"
 fi
 if [ -z "${COGNITO_POOL_ID:-}" ] && [ -z "${PAGENOW_DEV_SIGN_IN:-}" ]; then

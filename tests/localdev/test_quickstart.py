@@ -12,6 +12,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -47,9 +48,14 @@ def tracked_files() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def checkout(tmp_path_factory):
-    """The tracked files of this working tree in a folder of their own, sharing .venv."""
-    workdir = tmp_path_factory.mktemp("quickstart") / "pagenow-user-api"
+def checkout():
+    """The tracked files of this working tree in a folder of their own, sharing .venv.
+
+    Not under pytest's temporary folder: run as root, the embedded PostgreSQL runs as a user
+    of its own, which must traverse the path to its data, and every pytest session on the
+    machine resets /tmp/pytest-of-root to owner-only."""
+    base = Path(tempfile.mkdtemp(prefix="pagenow-quickstart-"))
+    workdir = base / "pagenow-user-api"
     for name in tracked_files():
         source = ROOT_PATH / name
         if source.is_file():
@@ -57,7 +63,8 @@ def checkout(tmp_path_factory):
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target)
     (workdir / ".venv").symlink_to(ROOT_PATH / ".venv")
-    return workdir
+    yield workdir
+    shutil.rmtree(base, ignore_errors=True)
 
 
 def clean_env(port: int) -> dict:
