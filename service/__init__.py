@@ -34,6 +34,7 @@ def register_operational_hooks(app: Flask, config: Config) -> None:
 
 
 def register_commands(app: Flask) -> None:
+    from .accounts.commands import delete_user_command, retry_image_deletions_command
     from .demodata import demo_data_command
     from .devsignin import dev_token_command
     from .search.commands import search_trigrams_command
@@ -43,6 +44,8 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(search_trigrams_command)
     app.cli.add_command(dev_token_command)
     app.cli.add_command(demo_data_command)
+    app.cli.add_command(delete_user_command)
+    app.cli.add_command(retry_image_deletions_command)
 
 
 def configure_logging(config: Config) -> None:
@@ -118,6 +121,7 @@ def configure_flask(app: Flask, config: Config) -> None:
 
 def init_extensions(app: Flask, config: Config) -> None:
     # Models of every table, so metadata (and migrations) see all four.
+    from .accounts import models as _accounts  # noqa: F401
     from .friendships import models as _friendships  # noqa: F401
     from .share_notifications import models as _shares  # noqa: F401
     from .users import models as _users  # noqa: F401
@@ -143,13 +147,14 @@ def _migrations_dir() -> str:
 
 
 def register_blueprints(app: Flask) -> None:
+    from .accounts.routes import blp as accounts_blp
     from .core.routes import blp as core_blp
     from .friendships.routes import blp as friendships_blp
     from .search.routes import blp as search_blp
     from .share_notifications.routes import blp as shares_blp
     from .users.routes import blp as users_blp
 
-    for blueprint in (core_blp, users_blp, friendships_blp, search_blp, shares_blp):
+    for blueprint in (core_blp, users_blp, accounts_blp, friendships_blp, search_blp, shares_blp):
         api.register_blueprint(blueprint)
 
 

@@ -5,6 +5,7 @@ import logging
 
 from flask import Flask, jsonify
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, TimeoutError as PoolTimeout
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -74,13 +75,29 @@ def handle_api_error(exc: ApiError):
     return error_response(exc.status, exc.message, headers=headers)
 
 
+FOREIGN_KEY_VIOLATION = "23503"
+
+
 def handle_integrity_error(exc: IntegrityError):
     # A constraint the route did not pre-check fired (usually a race): the state conflicts.
     from .extensions import db
 
     db.session.rollback()
+    if getattr(exc.orig, "pgcode", None) == FOREIGN_KEY_VIOLATION:
+        # Every foreign key here names a user (or a notification written in the same
+        # transaction): the row referred to a user deleted meanwhile, as if never registered.
+        return error_response(404, "User not found")
     log.info("integrity conflict: %s", getattr(getattr(exc.orig, "diag", None), "constraint_name", None))
     return error_response(409, "The request conflicts with the current state")
+
+
+def handle_stale_data(exc: StaleDataError):
+    # An ORM update found its row gone: the only rows updated through the ORM are the
+    # caller's own user_table row, so the caller's account was deleted meanwhile.
+    from .extensions import db
+
+    db.session.rollback()
+    return error_response(404, "User not found")
 
 
 def _is_unavailable(exc: Exception) -> bool:
@@ -135,6 +152,7 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(ApiError, handle_api_error)
     app.register_error_handler(IntegrityError, handle_integrity_error)
+    app.register_error_handler(StaleDataError, handle_stale_data)
     app.register_error_handler(Exception, handle_unexpected)
     # Registered after Flask-SQLAlchemy's teardown, so it runs first (teardowns run in reverse).
     app.teardown_appcontext(release_session)

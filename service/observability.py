@@ -216,7 +216,8 @@ def _finish_request(response: Response) -> Response:
         "status": status,
         "duration_ms": round(elapsed * 1000, 2),
         "user_id": ctx_g.get("user_id"),
-        "response_bytes": response.calculate_content_length(),
+        # Unknown (null) for a streamed body: measuring it would read the whole stream into memory.
+        "response_bytes": None if response.is_streamed else response.calculate_content_length(),
     }).decode())
     return response
 

@@ -18,6 +18,8 @@ class ShareNotification(db.Model):
         # The sent list: one sender's rows in their display order (migration 0003); also
         # serves every other lookup by user_id (0004 dropped the single-column index).
         Index("ix_share_notification_table_user_id_sent_at", "user_id", text("sent_at DESC"), "event_id"),
+        # Personal shares by recipient: account deletion and its foreign-key check (migration 0008).
+        Index("ix_share_notification_table_sent_to", "sent_to", postgresql_where=text("sent_to IS NOT NULL")),
     )
 
     event_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, server_default=text("gen_random_uuid()"))

@@ -136,14 +136,20 @@ def mark_read(user_id: str, event_ids: list[uuid.UUID]) -> int:
     return result.rowcount
 
 
-def _sent_stmt():
-    not_seen_count = (
+def not_seen_count():
+    """How many recipient rows of the enclosing statement's notification are still unseen
+    (a scalar subquery correlated to share_notification_table)."""
+    return (
         select(func.count())
         .select_from(seen)
         .where(seen.c.event_id == notifications.c.event_id, seen.c.seen_at.is_(None))
         .correlate(notifications)
         .scalar_subquery()
+        .label("not_seen_count")
     )
+
+
+def _sent_stmt():
     return (
         select(
             _EVENT_ID_TEXT,
@@ -151,7 +157,7 @@ def _sent_stmt():
             notifications.c.title,
             notifications.c.sent_at,
             notifications.c.sent_to,
-            not_seen_count.label("not_seen_count"),
+            not_seen_count(),
             User.first_name,
             User.last_name,
             User.profile_image_extension,

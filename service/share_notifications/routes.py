@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from flask import jsonify
 from flask.views import MethodView
+from sqlalchemy.exc import IntegrityError
 
 from ..auth import auth_required, current_caller
-from ..errors import ApiError
+from ..errors import FOREIGN_KEY_VIOLATION, ApiError
 from ..extensions import db
 from ..friendships.queries import are_friends
 from ..http import ERRORS_DOC, Blueprint, SuccessSchema, json_body
@@ -53,7 +54,16 @@ class Shares(MethodView):
         One notification row and one unseen recipient row per accepted friend at send
         time, written in one transaction. Zero friends is fine. `sent_to` is ignored.
         """
-        event_id = queries.create_broadcast(current_caller().user_id, args["url"], args["title"])
+        caller_id = current_caller().user_id
+        try:
+            event_id = queries.create_broadcast(caller_id, args["url"], args["title"])
+        except IntegrityError as exc:
+            # A friend's account was deleted while the fan-out ran (their recipient row lost
+            # its user): the next try no longer counts them among the friends.
+            if getattr(exc.orig, "pgcode", None) != FOREIGN_KEY_VIOLATION:
+                raise
+            db.session.rollback()
+            event_id = queries.create_broadcast(caller_id, args["url"], args["title"])
         if event_id is None:
             raise NotFound("User not found")
         db.session.commit()

@@ -11,6 +11,8 @@ from ..errors import ApiError
 log = logging.getLogger(__name__)
 
 URL_EXPIRY_SECONDS = 3600
+# The extensions an upload URL can be issued for (each leaves its own object).
+UPLOAD_EXTENSIONS = ("png", "jpeg", "jpg")
 
 
 class StorageError(ApiError):
@@ -82,6 +84,24 @@ class ProfileImageStore:
         except Exception as exc:
             log.error("S3 delete failed: %s", type(exc).__name__)
             raise StorageError("Could not delete the image from storage") from None
+
+    def delete_many(self, keys: list[str]) -> None:
+        """Delete these objects in one request; absent keys count as deleted (S3 semantics)."""
+        try:
+            answer = self._s3().delete_objects(
+                Bucket=self.bucket, Delete={"Objects": [{"Key": key} for key in keys], "Quiet": True}
+            )
+        except ApiError as exc:
+            raise StorageError(exc.message) from None
+        except Exception as exc:
+            log.error("S3 delete failed: %s", type(exc).__name__)
+            raise StorageError("Could not delete the images from storage") from None
+        # DeleteObjects answers 200 even when single keys fail; those come back as Errors.
+        failed = answer.get("Errors") or []
+        if failed:
+            log.error("S3 delete refused %d of %d objects: %s", len(failed), len(keys),
+                      sorted({error.get("Code", "?") for error in failed}))
+            raise StorageError("Could not delete the images from storage")
 
 
 def image_store() -> ProfileImageStore:

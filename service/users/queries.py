@@ -98,15 +98,16 @@ def set_domain_array(user: User, share_type: str, domains: list[str]) -> User:
     return user
 
 
-def set_profile_image(user_id: str, extension: str | None) -> None:
-    write(
+def set_profile_image(user_id: str, extension: str | None) -> bool:
+    """False when the user has no row (deleted meanwhile)."""
+    return write(
         update(User)
         .where(User.user_id == user_id)
         .values(
             profile_image_extension=extension,
             profile_image_uploaded_at=utcnow() if extension is not None else None,
         )
-    )
+    ).rowcount == 1
 
 
 _PUBLIC_PROFILE = select(*PUBLIC_VIEW_COLUMNS).where(User.user_id == bindparam("user_id"))

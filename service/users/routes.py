@@ -154,8 +154,10 @@ class MyProfileImageUploadUrl(MethodView):
         user = registered_caller()
         ext = args["image_ext"]
         url = image_store().upload_url(user.user_id, ext)
-        # Clients rely on the columns being set before the upload happens.
-        queries.set_profile_image(user.user_id, ext)
+        # Clients rely on the columns being set before the upload happens. No row: the
+        # account was deleted meanwhile, and an upload would outlive it.
+        if not queries.set_profile_image(user.user_id, ext):
+            raise ApiError("User not found", 404)
         db.session.commit()
         return jsonify(url)
 

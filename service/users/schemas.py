@@ -7,6 +7,7 @@ import re
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from ..http import StrictBoolean
+from .images import UPLOAD_EXTENSIONS
 
 # ASCII digits and \Z: \d would admit other scripts' digits and $ a trailing newline.
 _DOB_RE = re.compile(r"^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})\Z")
@@ -167,7 +168,7 @@ class ImageExtUploadArgsSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    image_ext = fields.String(required=True, validate=validate.OneOf(("png", "jpeg", "jpg")))
+    image_ext = fields.String(required=True, validate=validate.OneOf(UPLOAD_EXTENSIONS))
 
 
 class ImageExtArgsSchema(Schema):

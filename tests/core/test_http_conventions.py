@@ -43,7 +43,7 @@ def test_unknown_path_is_json_404(client, path):
 
 @pytest.mark.parametrize("method, path, allowed", [
     ("delete", "/ping", "GET"), ("post", "/ping", "GET"), ("patch", "/users/me", "PUT"),
-    ("delete", "/users/me", "POST"), ("post", "/users/id/u1", "GET"), ("get", "/users/me/domain_array/allow", "PUT"),
+    ("patch", "/users/me", "DELETE"), ("post", "/users/me/export", "GET"), ("post", "/users/id/u1", "GET"), ("get", "/users/me/domain_array/allow", "PUT"),
     ("put", "/users/me/profile-image", "DELETE"),
 ])
 def test_wrong_method_is_json_405_with_allow(client, method, path, allowed):
@@ -94,7 +94,8 @@ def test_responses_without_origin_allow_any_origin(client):
 USERS_AND_CORE_PATHS = {
     "/ping": {"get"},
     "/domains/share/warnings": {"get"},
-    "/users/me": {"get", "post", "put"},
+    "/users/me": {"get", "post", "put", "delete"},
+    "/users/me/export": {"get"},
     "/users/me/domain_array/{share_type}": {"put"},
     "/users/id/{user_id}": {"get"},
     "/users/ids/{ids}": {"get"},
