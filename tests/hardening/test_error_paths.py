@@ -203,6 +203,8 @@ def test_image_urls_that_cannot_be_made_are_503_and_change_nothing(app, client, 
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
     monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    # boto3's default session keeps the credentials an earlier test's client resolved.
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
     monkeypatch.setitem(app.extensions, "profile_images", store())
     make_user("pic")
     before = dict(user_row(sql, "pic"))
