@@ -219,3 +219,42 @@ def test_a_user_with_5000_friends_and_10000_shares(api, accounts_sql):
     print(f"\n{FRIENDS} friends, {SHARES} shares sent, {SHARES} received: export {export_seconds:.2f} s "
           f"({size / 1e6:.1f} MB, peak Python allocations while streaming {peak / 1e6:.1f} MB), "
           f"deletion {delete_seconds:.2f} s")
+
+
+def test_a_deadlock_restarts_the_deletion(api, accounts_engine, accounts_sql, caplog):
+    """A transaction that holds one of ann's friendship rows and then waits for her user row
+    (as a second deletion touching both could) closes a cycle with the deletion: PostgreSQL
+    aborts the deletion (its deadlock check runs first; the other side's is set to minutes),
+    which starts again and succeeds once the other side is done."""
+    for name in ("ann", "bob", "cat"):
+        api.register(name, name.title())
+    api.befriend("ann", "bob")
+    api.befriend("cat", "ann")
+    event = api.broadcast("bob", "https://example.com/seen-by-ann")
+
+    with accounts_engine.connect() as first, accounts_engine.connect() as other:
+        for conn in (first, other):
+            conn.execution_options(isolation_level="READ COMMITTED")
+            conn.begin()
+        other.exec_driver_sql("SET LOCAL deadlock_timeout = '10min'")
+        # `first` holds ann's recipient row: the deletion waits there, having locked her user row.
+        first.exec_driver_sql("SELECT 1 FROM share_notification_seen_table WHERE event_id = %(e)s "
+                              "AND user_id = 'ann' FOR UPDATE", {"e": event})
+        other.exec_driver_sql("SELECT 1 FROM friendship_table WHERE user_id1 = 'cat' AND user_id2 = 'ann' FOR UPDATE")
+        deletion, deleted = in_thread(lambda: api("DELETE", "/users/me", "ann"))
+        wait_for_lock_waits(accounts_sql, 1)
+        # `other` now waits for ann's user row, held by the deletion...
+        waiter = threading.Thread(target=lambda: other.exec_driver_sql(
+            "SELECT 1 FROM user_table WHERE user_id = 'ann' FOR KEY SHARE").all())
+        waiter.start()
+        wait_for_lock_waits(accounts_sql, 2)
+        # ...and the deletion, let go by `first`, reaches the friendship row `other` holds: a cycle.
+        first.rollback()
+        waiter.join(WAIT_SECONDS)  # returns once the deletion, aborted, has let go of ann's row
+        assert not waiter.is_alive()
+        other.rollback()
+    deletion.join(WAIT_SECONDS)
+
+    assert deleted["result"][0] == 204, deleted
+    assert any("restarted after a lock conflict" in r.getMessage() for r in caplog.records)
+    assert rows_naming(accounts_sql, "ann") == NOTHING
