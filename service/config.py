@@ -1,6 +1,7 @@
 """Configuration, read from the environment once at start-up."""
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from urllib.parse import quote
@@ -17,15 +18,37 @@ def _required(env: dict, name: str) -> str:
     return value
 
 
+def database_credentials_from_secret(secret_id: str, region: str | None) -> tuple[str, str]:
+    """(username, password) of a Secrets Manager secret in the RDS layout, read into memory.
+
+    Deployed hosts name the secret (DB_SECRET_ID) instead of holding the password in a file:
+    rotating the secret and restarting the service is all a new password needs.
+    """
+    import boto3  # only deployed hosts name a secret; local runs never import it
+
+    try:
+        raw = boto3.client("secretsmanager", region_name=region).get_secret_value(SecretId=secret_id)["SecretString"]
+        secret = json.loads(raw)
+        return secret["username"], secret["password"]
+    except Exception as exc:  # the message names the secret, never its value
+        raise ConfigError(f"cannot read the database credentials from secret {secret_id}: {type(exc).__name__}") from None
+
+
 def database_url_from_env(env: dict) -> str:
-    """DATABASE_URL, or one assembled from the RDS_* parts (Elastic Beanstalk/Ansible style)."""
+    """DATABASE_URL, or one assembled from the RDS_* parts (Elastic Beanstalk/Ansible style);
+    with DB_SECRET_ID the user name and password come from that Secrets Manager secret."""
     url = env.get("DATABASE_URL", "").strip()
     if url:
         return _normalise_pg_url(url)
     if env.get("RDS_HOST", "").strip():
         host = _required(env, "RDS_HOST")
-        user = _required(env, "RDS_USERNAME")
-        password = env.get("RDS_PASSWORD", "")
+        secret_id = env.get("DB_SECRET_ID", "").strip()
+        if secret_id:
+            region = (env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "").strip() or None
+            user, password = database_credentials_from_secret(secret_id, region)
+        else:
+            user = _required(env, "RDS_USERNAME")
+            password = env.get("RDS_PASSWORD", "")
         name = _required(env, "RDS_DB_NAME")
         port = env.get("RDS_PORT", "5432").strip() or "5432"
         return (

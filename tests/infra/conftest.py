@@ -33,10 +33,12 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 def moto_endpoint():
-    """A moto server on a free loopback port, stopped at the end of the session."""
+    """A moto server on a free loopback port, stopped at the end of the session (moto_server.py:
+    moto with the load balancer attributes AWS always reports)."""
     port = free_port()
     log = open(os.devnull, "wb")
-    proc = subprocess.Popen([tool("moto_server"), "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=log)
+    proc = subprocess.Popen([tool("python"), str(Path(__file__).with_name("moto_server.py")), "-H", "127.0.0.1",
+                             "-p", str(port)], stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
     while True:
