@@ -153,7 +153,10 @@ def register_blueprints(app: Flask) -> None:
     from .search.routes import blp as search_blp
     from .share_notifications.routes import blp as shares_blp
     from .users.routes import blp as users_blp
+    from .http import TextConverter
 
+    # Before any route that names it is added (search terms: `<text:term>`).
+    app.url_map.converters["text"] = TextConverter
     for blueprint in (core_blp, users_blp, accounts_blp, friendships_blp, search_blp, shares_blp):
         api.register_blueprint(blueprint)
 

@@ -13,6 +13,7 @@ from flask_smorest.utils import resolve_schema_instance
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 from webargs import core
 from webargs.flaskparser import FlaskParser
+from werkzeug.routing import PathConverter
 
 from .errors import ApiError
 from .fastdump import compile_dumper
@@ -62,6 +63,13 @@ class Blueprint(flask_smorest.Blueprint):
             return document(wrapper)
 
         return decorator
+
+
+class TextConverter(PathConverter):
+    """A path value that may hold slashes and line breaks: werkzeug's `path` stops at a line
+    feed, which turned a search term holding one into a 404 for a route that does not exist."""
+
+    regex = "[^/](?s:.*?)"
 
 
 class StrictBoolean(fields.Boolean):

@@ -241,7 +241,7 @@ def _friend_search(kind: str, args, term: str):
     )
 
 
-@blp.route("/friendship/search/email/<path:term>", parameters=[TERM_DOC])
+@blp.route("/friendship/search/email/<text:term>", parameters=[TERM_DOC])
 class FriendSearchByEmail(MethodView):
     @auth_required
     @blp.arguments(FriendSearchArgsSchema, location="query")
@@ -252,7 +252,7 @@ class FriendSearchByEmail(MethodView):
         return _friend_search("email", args, term)
 
 
-@blp.route("/friendship/search/name/<path:term>", parameters=[TERM_DOC])
+@blp.route("/friendship/search/name/<text:term>", parameters=[TERM_DOC])
 class FriendSearchByName(MethodView):
     @auth_required
     @blp.arguments(FriendSearchArgsSchema, location="query")

@@ -33,7 +33,7 @@ def _search(kind: str, term: str, paging: dict) -> list:
     return queries.search_users(kind, current_caller().user_id, term, paging["limit"], paging["offset"])
 
 
-@blp.route("/email/<path:term>", parameters=[TERM_DOC])
+@blp.route("/email/<text:term>", parameters=[TERM_DOC])
 class SearchByEmail(MethodView):
     @auth_required
     @blp.arguments(SearchPagingArgs, location="query")
@@ -44,7 +44,7 @@ class SearchByEmail(MethodView):
         return _search("email", term, paging)
 
 
-@blp.route("/name/<path:term>", parameters=[TERM_DOC])
+@blp.route("/name/<text:term>", parameters=[TERM_DOC])
 class SearchByName(MethodView):
     @auth_required
     @blp.arguments(SearchPagingArgs, location="query")

@@ -151,3 +151,18 @@ def test_docs_assets_stay_out_of_the_openapi_document(client):
     spec = client.get("/openapi.json").get_json()
     assert not any(path.startswith("/docs") for path in spec["paths"])
     assert_json_error(client.get("/docs/assets/no-such-file.js"), 404)
+
+
+@pytest.mark.parametrize("path", ["/users/search/name/", "/users/search/email/",
+                                  "/friendship/search/name/", "/friendship/search/email/"])
+def test_search_terms_may_hold_line_breaks_and_slashes(client, auth_headers, sql, path):
+    # Werkzeug's `path` converter stops at a line feed: such a term was a 404 from routing.
+    sql("INSERT INTO user_table (user_id, email, first_name, last_name, email_public) VALUES "
+        "('c', 'c@example.com', 'Cy', 'Caller', false), "
+        "('f', 'line@example.com', 'Ann' || chr(10) || 'Marie', 'a/b', true)")
+    sql("INSERT INTO friendship_table (user_id1, user_id2, accepted_at) VALUES ('c', 'f', now())")
+    term = "line@example.com" if path.endswith("email/") else "ann%0Amarie a%2Fb"
+    resp = client.get(path + term, headers=auth_headers("c"))
+    assert resp.status_code == 200, resp.get_json()
+    assert [entry["user_id"] for entry in resp.get_json()] == ["f"]
+    assert client.get(path + "x%0Ay", headers=auth_headers("c")).get_json() == []
