@@ -25,12 +25,14 @@ def create_app(config: Config | None = None) -> Flask:
 
 
 def register_operational_hooks(app: Flask, config: Config) -> None:
-    """Request ids, JSON access log, /metrics, request-size and URL-length guards."""
+    """Request ids, JSON access log, /metrics (documented too), request-size and URL-length guards."""
+    from .apidoc import document_metrics
     from .limits import init_limits
     from .observability import init_observability
 
     init_observability(app, config)
     init_limits(app)
+    document_metrics(app, api)
 
 
 def register_commands(app: Flask) -> None:
@@ -91,6 +93,7 @@ def _engine_options(config: Config) -> dict:
 
 
 def configure_flask(app: Flask, config: Config) -> None:
+    from .apidoc import spec_options
     from .jsonprovider import OrjsonProvider
 
     app.json = OrjsonProvider(app)
@@ -106,13 +109,7 @@ def configure_flask(app: Flask, config: Config) -> None:
         OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_SWAGGER_UI_PATH="/docs",
         OPENAPI_SWAGGER_UI_URL="/docs/assets/",  # served by service/core/routes.py, no CDN
-        API_SPEC_OPTIONS={
-            "components": {
-                "securitySchemes": {
-                    "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
-                }
-            },
-        },
+        API_SPEC_OPTIONS=spec_options(),
     )
     if config.database_read_url:
         # Reads that tolerate replica lag run there (service/database.py).

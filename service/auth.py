@@ -16,6 +16,7 @@ from flask import current_app, g, request
 from jose import jwk, jwt
 from jose.exceptions import JOSEError
 
+from .apidoc import TOKEN_REQUIRED_DOC
 from .errors import ApiError
 
 log = logging.getLogger(__name__)
@@ -214,7 +215,8 @@ def auth_required(func):
         current_caller()
         return func(*args, **kwargs)
 
-    documented = flask_smorest.Blueprint.doc(security=[{"bearerAuth": []}])(wrapper)
+    # Documents the bearer requirement and the 401 every such operation can answer.
+    documented = flask_smorest.Blueprint.doc(**TOKEN_REQUIRED_DOC)(wrapper)
     return documented
 
 

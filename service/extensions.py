@@ -5,6 +5,8 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
+from .apidoc import ErrorSchema
+
 
 class Base(DeclarativeBase):
     metadata = MetaData()
@@ -17,4 +19,14 @@ db = SQLAlchemy(
     session_options={"join_transaction_mode": "create_savepoint"},
 )
 migrate = Migrate()
-api = Api()
+
+
+class PageNowApi(Api):
+    # No catch-all "default" response: each operation lists the errors it really answers
+    # (service/apidoc.py), so the fuzzing test's status-code check can fail.
+    DEFAULT_ERROR_RESPONSE_NAME = None
+    # The one error body (service/errors.py), documented as the "Error" schema.
+    ERROR_SCHEMA = ErrorSchema
+
+
+api = PageNowApi()

@@ -120,9 +120,10 @@ def paging_schema(default_limit: int, max_limit: int) -> type[Schema]:
 
         limit = QueryInt(
             load_default=default_limit,
-            metadata={"description": f"Page size (default {default_limit}, values above {max_limit} are clamped)"},
+            metadata={"description": f"Page size (default {default_limit}, values above {max_limit} are clamped)",
+                      "example": default_limit},
         )
-        offset = QueryInt(load_default=0, metadata={"description": "Rows to skip"})
+        offset = QueryInt(load_default=0, metadata={"description": "Rows to skip", "example": 0})
 
         def load(self, *args, **kwargs):
             data = super().load(*args, **kwargs)
@@ -155,15 +156,6 @@ def load_string_array(value, *, max_items: int, max_length: int, name: str = "bo
     except ValidationError as err:
         raise ApiError(f"Invalid {name}: must be an array of at most {max_items} non-empty strings "
                        f"of at most {max_length} characters") from err
-
-
-# Every operation documents its error answers as {"message"} bodies (flask-smorest's
-# DEFAULT_ERROR), so the spec admits the 4xx/5xx statuses the contract lists.
-ERRORS_DOC = {"default": {"$ref": "#/components/responses/DEFAULT_ERROR"}}
-
-
-class MessageSchema(Schema):
-    message = fields.String(required=True)
 
 
 class SuccessSchema(Schema):

@@ -10,7 +10,8 @@ from ..errors import error_response
 from ..extensions import db
 
 from ..auth import auth_required
-from ..http import ERRORS_DOC, Blueprint
+from ..apidoc import errors
+from ..http import Blueprint
 from ..users.defaults import SHARE_WARNINGS
 
 blp = Blueprint("core", __name__, description="Service status and share warnings")
@@ -27,18 +28,34 @@ blp.register_blueprint(swagger_ui_assets)
 
 @blp.route("/ping")
 class Ping(MethodView):
-    @blp.response(200, {"type": "string", "enum": ["pong"]})
+    @blp.response(200, {"type": "string", "enum": ["pong"]}, example="pong")
     def get(self):
-        """Liveness: answers without touching the database"""
+        """Liveness: answers without touching the database
+
+        Public. Answers the JSON string `"pong"` whenever the process serves requests; the
+        load balancer's health check.
+        """
         return jsonify("pong")
 
 
 @blp.route("/health")
 class Health(MethodView):
-    @blp.response(200, {"type": "object", "properties": {"status": {"type": "string"}, "database": {"type": "string"}, "release": {"type": "string"}}})
-    @blp.doc(responses={"503": {"$ref": "#/components/responses/DEFAULT_ERROR"}})
+    @blp.response(
+        200,
+        {"type": "object", "required": ["status", "database"], "properties": {
+            "status": {"type": "string", "enum": ["ok"]},
+            "database": {"type": "string", "enum": ["ok"]},
+            "release": {"type": "string", "description": "The release serving, when the deploy set one"},
+        }},
+        example={"status": "ok", "database": "ok", "release": "2026.11.3"},
+    )
+    @errors(503)
     def get(self):
-        """Readiness: 200 when the database answers, 503 otherwise"""
+        """Readiness: 200 when the database answers, 503 otherwise
+
+        Public. Runs `SELECT 1` on the database; deploys also read `release` to see which
+        version a host serves.
+        """
         try:
             db.session.execute(text("SELECT 1"))
         except Exception as exc:  # any failure to reach the database means "not ready"
@@ -55,10 +72,14 @@ class Health(MethodView):
 @blp.route("/domains/share/warnings")
 class ShareWarnings(MethodView):
     @auth_required
-    @blp.response(200, {"type": "object", "additionalProperties": {"type": "string"}})
-    @blp.doc(responses=ERRORS_DOC)
+    @blp.response(200, {"type": "object", "additionalProperties": {"type": "string"}},
+                  example=SHARE_WARNINGS)
     def get(self):
-        """Domains whose sharing may leak personal activity, with a warning for each"""
+        """Domains whose sharing may leak personal activity, with a warning for each
+
+        An object from domain to the warning text the clients show before the user allows
+        sharing pages of that domain. The same for every caller.
+        """
         return jsonify(SHARE_WARNINGS)
 
 

@@ -7,11 +7,16 @@ from flask.views import MethodView
 from ..auth import auth_required, current_caller
 from ..errors import ApiError
 from ..extensions import db
-from ..http import ERRORS_DOC, Blueprint, CountSchema, SuccessSchema
+from ..apidoc import ALICE, BOB, USER_ID_PARAMETER, errors
+from ..http import Blueprint, CountSchema, SuccessSchema
 from ..users.access import require_registered, require_user_exists
-from ..users.schemas import Timestamp, UserSummarySchema
+from ..users.schemas import USER_SUMMARY_EXAMPLES, Timestamp, UserSummarySchema
 from . import queries
 from .schemas import (
+    FRIEND_ENTRY_EXAMPLES,
+    FRIEND_REQUEST_EXAMPLES,
+    FRIEND_SEARCH_EXAMPLES,
+    FRIENDSHIP_EXAMPLE,
     TERM_MAX_LENGTH,
     FriendEntrySchema,
     FriendRequestAcceptSchema,
@@ -32,8 +37,11 @@ TERM_DOC = {
     "in": "path", "name": "term", "required": True,
     "description": f"Matched literally and case-insensitively (%, _ and \\ are plain characters); "
                    f"URL-encoded; at most {TERM_MAX_LENGTH} characters (else 400)",
+    "example": "bob",
     "schema": {"type": "string", "minLength": 1, "maxLength": TERM_MAX_LENGTH},
 }
+COUNT_EXAMPLE = {"count_1": 3, "count": 3}
+SUCCESS_EXAMPLE = {"success": True}
 
 
 def _count(n: int) -> dict:
@@ -52,7 +60,7 @@ FRIENDSHIP_OR_NULL_DOC = {"200": {"description": "The row, or null", "content": 
         "requested_at": _TS,
         "accepted_at": {**_TS, "nullable": True},
     },
-}}}}}
+}, "example": FRIENDSHIP_EXAMPLE}}}}
 
 
 def _friendship_or_null(row):
@@ -77,48 +85,66 @@ def check_term(term: str) -> str:
 
 # --- Friends of a user (§4.3) ------------------------------------------------------------
 
-@blp.route("/users/id/<user_id>/friends")
+@blp.route("/users/id/<user_id>/friends", parameters=[USER_ID_PARAMETER])
 class FriendsOfUser(MethodView):
     @auth_required
     @blp.arguments(FriendsPagingArgs, location="query")
-    @blp.response(200, FriendEntrySchema(many=True))
-    @blp.doc(responses=ERRORS_DOC)
+    @blp.response(200, FriendEntrySchema(many=True), example=FRIEND_ENTRY_EXAMPLES)
+    @errors(400, 404, 503)
     def get(self, paging, user_id):
-        """Accepted friends of a user, with the caller's friendship_state for each"""
+        """Accepted friends of a user, with the caller's friendship_state for each
+
+        Any signed-in caller may list anyone's friends. `friendship_state` is the caller's
+        own relation to each entry: 0 none (also the caller's own entry), 1 a pending
+        request either way, 2 friends. Order: first name, last name, user id; `limit`
+        defaults to 15, at most 100. 404 when the user does not exist.
+        """
         rows = queries.list_friends(user_id, current_caller().user_id, paging["limit"], paging["offset"])
         return rows or _empty_unless_missing(user_id)
 
 
-@blp.route("/users/id/<user_id>/friends/count")
+@blp.route("/users/id/<user_id>/friends/count", parameters=[USER_ID_PARAMETER])
 class FriendCount(MethodView):
     @auth_required
-    @blp.response(200, CountSchema)
-    @blp.doc(responses=ERRORS_DOC)
+    @blp.response(200, CountSchema, example=COUNT_EXAMPLE)
+    @errors(400, 404, 503)
     def get(self, user_id):
-        """Number of accepted friends of a user"""
+        """Number of accepted friends of a user
+
+        Pending requests do not count. `count_1` and `count` hold the same number (the web
+        client reads `count_1`). 404 when the user does not exist.
+        """
         require_user_exists(user_id)
         return _count(queries.count_friends(user_id))
 
 
-@blp.route("/users/id/<user_id>/mutual-friends")
+@blp.route("/users/id/<user_id>/mutual-friends", parameters=[USER_ID_PARAMETER])
 class MutualFriends(MethodView):
     @auth_required
     @blp.arguments(MutualFriendsPagingArgs, location="query")
-    @blp.response(200, UserSummarySchema(many=True))
-    @blp.doc(responses=ERRORS_DOC)
+    @blp.response(200, UserSummarySchema(many=True), example=USER_SUMMARY_EXAMPLES[:1])
+    @errors(400, 404, 503)
     def get(self, paging, user_id):
-        """Accepted friends of both the caller and the user"""
+        """Accepted friends of both the caller and the user
+
+        Order: first name, last name, user id; `limit` defaults to 15 and is at most 15.
+        404 when the user does not exist.
+        """
         rows = queries.list_mutual_friends(current_caller().user_id, user_id, paging["limit"], paging["offset"])
         return rows or _empty_unless_missing(user_id)
 
 
-@blp.route("/users/id/<user_id>/mutual-friends/count")
+@blp.route("/users/id/<user_id>/mutual-friends/count", parameters=[USER_ID_PARAMETER])
 class MutualFriendCount(MethodView):
     @auth_required
-    @blp.response(200, CountSchema)
-    @blp.doc(responses=ERRORS_DOC)
+    @blp.response(200, CountSchema, example=COUNT_EXAMPLE)
+    @errors(400, 404, 503)
     def get(self, user_id):
-        """Number of accepted friends shared by the caller and the user"""
+        """Number of accepted friends shared by the caller and the user
+
+        The size of the `mutual-friends` list, in the same two fields as the friend count.
+        404 when the user does not exist.
+        """
         n = queries.count_mutual_friends(current_caller().user_id, user_id)
         if n == 0:
             require_user_exists(user_id)
@@ -127,34 +153,50 @@ class MutualFriendCount(MethodView):
 
 # --- Requests (§4.6) ---------------------------------------------------------------------
 
-@blp.route("/friendship/check/<user_id>")
+@blp.route("/friendship/check/<user_id>", parameters=[USER_ID_PARAMETER])
 class FriendshipCheck(MethodView):
     @auth_required
     @blp.response(200, FriendshipSchema)
-    @blp.doc(responses={**ERRORS_DOC, **FRIENDSHIP_OR_NULL_DOC}, description="JSON null when no row links the two (also for yourself).")
+    @errors(400, 503)
+    @blp.doc(responses=FRIENDSHIP_OR_NULL_DOC)
     def get(self, user_id):
-        """The row between the caller and a user, in either direction, or null"""
+        """The row between the caller and a user, in either direction, or null
+
+        `user_id1` sent the request to `user_id2`; `accepted_at` is null while it is
+        pending. This is how a client tells a request it sent from one it received. JSON
+        null when no row links the two, when the user does not exist and for the caller.
+        """
         caller_id = current_caller().user_id
         row = None if user_id == caller_id else queries.get_friendship_between(caller_id, user_id)
         return _friendship_or_null(row)
 
 
-@blp.route("/friendship/requests/<user_id>")
+@blp.route("/friendship/requests/<user_id>", parameters=[USER_ID_PARAMETER])
 class FriendRequestWith(MethodView):
     @auth_required
     @blp.response(200, FriendshipSchema)
-    @blp.doc(responses={**ERRORS_DOC, **FRIENDSHIP_OR_NULL_DOC}, description="JSON null when the caller sent no request to the user.")
+    @errors(400, 503)
+    @blp.doc(responses=FRIENDSHIP_OR_NULL_DOC)
     def get(self, user_id):
-        """The row the caller sent to a user (pending or accepted), or null"""
+        """The row the caller sent to a user (pending or accepted), or null
+
+        Only a row with the caller as `user_id1` counts: a request the user sent to the
+        caller gives null, as do an unknown user and the caller's own id.
+        """
         caller_id = current_caller().user_id
         row = None if user_id == caller_id else queries.get_sent_request(caller_id, user_id)
         return _friendship_or_null(row)
 
     @auth_required
-    @blp.response(200, SuccessSchema)
-    @blp.doc(responses=ERRORS_DOC)
+    @blp.response(200, SuccessSchema, example=SUCCESS_EXAMPLE)
+    @errors(400, 404, 503)
     def delete(self, user_id):
-        """Decline the pending request the user sent to the caller"""
+        """Decline the pending request the user sent to the caller
+
+        Deletes the pending row from `user_id` to the caller. 404 when the user does not
+        exist or sent the caller no pending request (an accepted friendship is ended with
+        `POST /friendship/delete` instead); 400 for the caller's own id.
+        """
         caller_id = current_caller().user_id
         if user_id == caller_id:
             raise ApiError("You cannot decline a request from yourself")
@@ -168,18 +210,27 @@ class FriendRequestWith(MethodView):
 @blp.route("/friendship/requests")
 class FriendRequests(MethodView):
     @auth_required
-    @blp.response(200, FriendRequestEntrySchema(many=True))
-    @blp.doc(responses=ERRORS_DOC)
+    @blp.response(200, FriendRequestEntrySchema(many=True), example=FRIEND_REQUEST_EXAMPLES)
+    @errors(503)
     def get(self):
-        """Pending requests received by the caller, newest first"""
+        """Pending requests received by the caller, newest first
+
+        Each entry is the requester's summary with the time of the request. Order:
+        `requested_at` descending, then user id. Accepted ones leave this list.
+        """
         return queries.list_received_requests(current_caller().user_id)
 
     @auth_required
-    @blp.arguments(FriendRequestCreateSchema)
-    @blp.response(200, SuccessSchema)
-    @blp.doc(responses=ERRORS_DOC)
+    @blp.arguments(FriendRequestCreateSchema, example={"user_id2": BOB})
+    @blp.response(200, SuccessSchema, example=SUCCESS_EXAMPLE)
+    @errors(400, 404, 409, 413, 503)
     def post(self, args):
-        """Send a friend request (409 when any row already links the two, either direction)"""
+        """Send a friend request (409 when any row already links the two, either direction)
+
+        Creates a pending request from the caller to `user_id2`. 400 to oneself; 404 when
+        the caller is not registered or `user_id2` does not exist; 409 when a request
+        (either way) or a friendship already links the two.
+        """
         target = args["user_id2"]
         if target == current_caller().user_id:
             raise ApiError("You cannot send a friend request to yourself")
@@ -194,11 +245,16 @@ class FriendRequests(MethodView):
 @blp.route("/friendship/accept")
 class FriendRequestAccept(MethodView):
     @auth_required
-    @blp.arguments(FriendRequestAcceptSchema)
-    @blp.response(200, SuccessSchema)
-    @blp.doc(responses=ERRORS_DOC)
+    @blp.arguments(FriendRequestAcceptSchema, example={"user_id1": BOB})
+    @blp.response(200, SuccessSchema, example=SUCCESS_EXAMPLE)
+    @errors(400, 404, 409, 413, 503)
     def post(self, args):
-        """Accept the pending request the given user sent to the caller"""
+        """Accept the pending request the given user sent to the caller
+
+        Only the addressee accepts: `user_id1` is the requester. 404 when that user does not
+        exist or sent the caller no request (the requester cannot accept their own); 409
+        when the two are already friends (the first acceptance time stays).
+        """
         requester = args["user_id1"]
         caller_id = current_caller().user_id
         if requester == caller_id:
@@ -216,11 +272,15 @@ class FriendRequestAccept(MethodView):
 @blp.route("/friendship/delete")
 class FriendshipDelete(MethodView):
     @auth_required
-    @blp.arguments(FriendshipDeleteSchema)
-    @blp.response(200, SuccessSchema)
-    @blp.doc(responses=ERRORS_DOC)
+    @blp.arguments(FriendshipDeleteSchema, example={"user_id1": ALICE, "user_id2": BOB})
+    @blp.response(200, SuccessSchema, example=SUCCESS_EXAMPLE)
+    @errors(400, 403, 404, 413, 503)
     def post(self, args):
-        """Cancel a sent request or unfriend: deletes the row between the two, in either order"""
+        """Cancel a sent request or unfriend: deletes the row between the two, in either order
+
+        The caller must be one of the two ids (else 403); the ids may come in either order.
+        404 when no row, pending or accepted, links them; 400 when the ids are equal.
+        """
         user_a, user_b = args["user_id1"], args["user_id2"]
         if user_a == user_b:
             raise ApiError("user_id1 and user_id2 must differ")
@@ -245,10 +305,14 @@ def _friend_search(kind: str, args, term: str):
 class FriendSearchByEmail(MethodView):
     @auth_required
     @blp.arguments(FriendSearchArgsSchema, location="query")
-    @blp.response(200, FriendSearchEntrySchema(many=True))
-    @blp.doc(responses=ERRORS_DOC)
+    @blp.response(200, FriendSearchEntrySchema(many=True), example=FRIEND_SEARCH_EXAMPLES)
+    @errors(400, 503)
     def get(self, args, term):
-        """The caller's accepted friends whose email contains (or, exact, equals) the term"""
+        """The caller's accepted friends whose email contains (or, exact, equals) the term
+
+        Case-insensitive. Order: first name, last name, user id; `limit` defaults to 10 and
+        is at most 15.
+        """
         return _friend_search("email", args, term)
 
 
@@ -256,18 +320,25 @@ class FriendSearchByEmail(MethodView):
 class FriendSearchByName(MethodView):
     @auth_required
     @blp.arguments(FriendSearchArgsSchema, location="query")
-    @blp.response(200, FriendSearchEntrySchema(many=True))
-    @blp.doc(responses=ERRORS_DOC)
+    @blp.response(200, FriendSearchEntrySchema(many=True), example=FRIEND_SEARCH_EXAMPLES)
+    @errors(400, 503)
     def get(self, args, term):
-        """The caller's accepted friends whose 'first last' name contains (or, exact, equals) the term"""
+        """The caller's accepted friends whose 'first last' name contains (or, exact, equals) the term
+
+        Case-insensitive, on the first name, a space and the last name. Order: first name,
+        last name, user id; `limit` defaults to 10 and is at most 15.
+        """
         return _friend_search("name", args, term)
 
 
 @blp.route("/friendship/all")
 class AllFriends(MethodView):
     @auth_required
-    @blp.response(200, UserSummarySchema(many=True))
-    @blp.doc(responses=ERRORS_DOC)
+    @blp.response(200, UserSummarySchema(many=True), example=USER_SUMMARY_EXAMPLES)
+    @errors(503)
     def get(self):
-        """All accepted friends of the caller"""
+        """All accepted friends of the caller
+
+        The whole list in one answer, as summaries. Order: first name, last name, user id.
+        """
         return queries.list_all_friends(current_caller().user_id)

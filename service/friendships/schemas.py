@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, Schema, fields, validate
 
+from ..apidoc import ACCEPTED_AT, ALICE, BOB, REQUESTED_AT
 from ..http import QueryBoolean, paging_schema
-from ..users.schemas import Timestamp, UserSummarySchema
+from ..users.schemas import USER_SUMMARY_EXAMPLES, Timestamp, UserSummarySchema
 
 TERM_MAX_LENGTH = 200
 
@@ -17,14 +18,14 @@ class FriendRequestCreateSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    user_id2 = _user_id(metadata={"description": "The addressee"})
+    user_id2 = _user_id(metadata={"description": "The addressee", "example": BOB})
 
 
 class FriendRequestAcceptSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    user_id1 = _user_id(metadata={"description": "The requester"})
+    user_id1 = _user_id(metadata={"description": "The requester", "example": BOB})
 
 
 class FriendshipDeleteSchema(Schema):
@@ -64,4 +65,16 @@ MutualFriendsPagingArgs = paging_schema(15, 15)
 
 
 class FriendSearchArgsSchema(paging_schema(10, 15)):
-    exact = QueryBoolean(load_default=False, metadata={"description": "Whole-field match instead of contains"})
+    exact = QueryBoolean(load_default=False, metadata={"description": "Whole-field match instead of contains",
+                                                       "example": False})
+
+
+# --- Examples for /openapi.json -------------------------------------------------------------
+
+FRIEND_ENTRY_EXAMPLES = [
+    {**USER_SUMMARY_EXAMPLES[0], "friendship_state": 2},
+    {**USER_SUMMARY_EXAMPLES[1], "friendship_state": 0},
+]
+FRIEND_SEARCH_EXAMPLES = [{**USER_SUMMARY_EXAMPLES[0], "friendship_state": 2, "mutual_friend_count": None}]
+FRIEND_REQUEST_EXAMPLES = [{**USER_SUMMARY_EXAMPLES[1], "requested_at": REQUESTED_AT}]
+FRIENDSHIP_EXAMPLE = {"user_id1": ALICE, "user_id2": BOB, "requested_at": REQUESTED_AT, "accepted_at": ACCEPTED_AT}

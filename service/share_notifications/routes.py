@@ -10,15 +10,20 @@ from ..auth import auth_required, current_caller
 from ..errors import FOREIGN_KEY_VIOLATION, ApiError
 from ..extensions import db
 from ..friendships.queries import are_friends
-from ..http import ERRORS_DOC, Blueprint, SuccessSchema, json_body
+from ..apidoc import EVENT_ID, errors
+from ..http import Blueprint, SuccessSchema, json_body
 from ..users.access import NotFound, require_registered, require_user_exists
 from . import queries
 from .schemas import (
+    PERSONAL_SHARE_CREATE_EXAMPLE,
     READ_BODY_DOC,
     RECEIVED_DEFAULT_LIMIT,
     RECEIVED_MAX_LIMIT,
     SENT_DEFAULT_LIMIT,
     SENT_MAX_LIMIT,
+    SHARE_CREATE_EXAMPLE,
+    SHARE_RECEIVED_EXAMPLES,
+    SHARE_SENT_EXAMPLES,
     PersonalShareCreateSchema,
     ReceivedArgsSchema,
     SentArgsSchema,
@@ -45,14 +50,15 @@ class Forbidden(ApiError):
 @blp.route("")
 class Shares(MethodView):
     @auth_required
-    @blp.arguments(ShareCreateSchema)
-    @blp.response(200, EVENT_ID_DOC)
-    @blp.doc(responses=ERRORS_DOC)
+    @blp.arguments(ShareCreateSchema, example=SHARE_CREATE_EXAMPLE)
+    @blp.response(200, EVENT_ID_DOC, example=EVENT_ID)
+    @errors(400, 404, 413, 503)
     def post(self, args):
         """Share a page with every accepted friend; returns the new event id
 
-        One notification row and one unseen recipient row per accepted friend at send
-        time, written in one transaction. Zero friends is fine. `sent_to` is ignored.
+        Answers the new event id as a JSON string. Every user who is the caller's accepted
+        friend at this moment gets it as unread; later friends do not, and zero friends is
+        fine. `sent_to` is ignored here. 404 when the caller is not registered.
         """
         caller_id = current_caller().user_id
         try:
@@ -71,13 +77,15 @@ class Shares(MethodView):
 
     @auth_required
     @blp.arguments(ReceivedArgsSchema, location="query")
-    @blp.response(200, ShareReceivedSchema(many=True))
+    @blp.response(200, ShareReceivedSchema(many=True), example=SHARE_RECEIVED_EXAMPLES)
+    @errors(400, 503)
     @blp.doc(
-        responses=ERRORS_DOC,
         description=(
+            "Each entry carries the sender's name and image extension; `seen_at` is null "
+            "while unread. `is_read=false` lists only unread ones. "
             "Order: `sent_at` DESC, then `event_id`. Paging: `limit` defaults to "
             f"{RECEIVED_DEFAULT_LIMIT} (values above {RECEIVED_MAX_LIMIT} are clamped), so a "
-            "client that sends no paging parameters gets its whole list as before unless it "
+            "client that sends no paging parameters gets its whole list unless it "
             f"holds more than {RECEIVED_DEFAULT_LIMIT} notifications; the default equals the "
             "largest batch `POST /notifications/share/read` accepts."
         ),
@@ -90,11 +98,16 @@ class Shares(MethodView):
 @blp.route("/personal")
 class PersonalShare(MethodView):
     @auth_required
-    @blp.arguments(PersonalShareCreateSchema)
-    @blp.response(200, EVENT_ID_DOC)
-    @blp.doc(responses=ERRORS_DOC)
+    @blp.arguments(PersonalShareCreateSchema, example=PERSONAL_SHARE_CREATE_EXAMPLE)
+    @blp.response(200, EVENT_ID_DOC, example=EVENT_ID)
+    @errors(400, 403, 404, 413, 503)
     def post(self, args):
-        """Share a page with one accepted friend; returns the new event id"""
+        """Share a page with one accepted friend; returns the new event id
+
+        Answers the new event id as a JSON string; `sent_to` gets it as unread. 400 when
+        `sent_to` is the caller; 404 when the caller is not registered or `sent_to` does not
+        exist; 403 when `sent_to` is not the caller's accepted friend.
+        """
         caller_id = current_caller().user_id
         sent_to = args["sent_to"]
         if sent_to == caller_id:
@@ -111,13 +124,15 @@ class PersonalShare(MethodView):
 @blp.route("/read")
 class SharesRead(MethodView):
     @auth_required
-    @blp.response(200, SuccessSchema)
-    @blp.doc(responses=ERRORS_DOC, requestBody=READ_BODY_DOC)
+    @blp.response(200, SuccessSchema, example={"success": True})
+    @errors(400, 413, 503)
+    @blp.doc(requestBody=READ_BODY_DOC)
     def post(self):
         """Mark the caller's notifications of these events as seen
 
         Only the caller's own unseen recipient rows change; an already seen row keeps its
-        first `seen_at`, and events not addressed to the caller are ignored.
+        first `seen_at`, and events not addressed to the caller are ignored. At most
+        500 items per call; an empty array is fine.
         """
         event_ids = load_read_event_ids(json_body())
         queries.mark_read(current_caller().user_id, event_ids)
@@ -129,10 +144,12 @@ class SharesRead(MethodView):
 class SharesSent(MethodView):
     @auth_required
     @blp.arguments(SentArgsSchema, location="query")
-    @blp.response(200, ShareSentSchema(many=True))
+    @blp.response(200, ShareSentSchema(many=True), example=SHARE_SENT_EXAMPLES)
+    @errors(400, 503)
     @blp.doc(
-        responses=ERRORS_DOC,
         description=(
+            "Broadcasts have `sent_to` null; personal shares name the recipient and carry "
+            "their name and image extension. "
             f"Order: `sent_at` DESC, then `event_id`. `limit` defaults to {SENT_DEFAULT_LIMIT}, "
             f"values above {SENT_MAX_LIMIT} are clamped. `not_seen_count` counts the event's "
             "recipient rows still unseen (0 for a broadcast that reached nobody)."

@@ -6,6 +6,7 @@ import uuid
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from ..errors import ApiError
+from ..apidoc import ALICE, BOB, CAROL, EVENT_ID, SEEN_AT, SENT_AT
 from ..http import QueryBoolean, paging_schema
 from ..users.schemas import Timestamp
 
@@ -38,7 +39,8 @@ class PersonalShareCreateSchema(ShareCreateSchema):
 class ReceivedArgsSchema(paging_schema(RECEIVED_DEFAULT_LIMIT, RECEIVED_MAX_LIMIT)):
     is_read = QueryBoolean(
         load_default=None,
-        metadata={"description": "Absent: all; false: unseen only; true: seen only (true/false/1/0)"},
+        metadata={"description": "Absent: all; false: unseen only; true: seen only (true/false/1/0)",
+                  "example": False},
     )
 
 
@@ -76,7 +78,7 @@ READ_BODY_DOC = {
             "required": ["event_id"],
             "properties": {"event_id": {"type": "string", "format": "uuid"}},
         },
-    }}},
+    }, "example": [{"event_id": EVENT_ID}, {"event_id": "8d2e4b61-0f3c-4a97-b1e8-5c6a9f2d7e03"}]}},
 }
 
 
@@ -102,3 +104,24 @@ class ShareSentSchema(Schema):
     first_name = fields.String(allow_none=True, required=True)
     last_name = fields.String(allow_none=True, required=True)
     profile_image_extension = fields.String(allow_none=True, required=True)
+
+
+# --- Examples for /openapi.json -------------------------------------------------------------
+
+SHARE_CREATE_EXAMPLE = {"url": "https://en.wikipedia.org/wiki/Consensus_(computer_science)",
+                        "title": "Consensus (computer science) - Wikipedia"}
+PERSONAL_SHARE_CREATE_EXAMPLE = {**SHARE_CREATE_EXAMPLE, "sent_to": BOB}
+SHARE_RECEIVED_EXAMPLES = [
+    {"event_id": EVENT_ID, "user_id": ALICE, "sent_at": SENT_AT, **SHARE_CREATE_EXAMPLE, "seen_at": None,
+     "first_name": "Alice", "last_name": "Moreau", "profile_image_extension": "png"},
+    {"event_id": "8d2e4b61-0f3c-4a97-b1e8-5c6a9f2d7e03", "user_id": CAROL, "sent_at": "2026-11-27T21:40:17.004512",
+     "url": "https://arxiv.org/abs/2511.01234", "title": "", "seen_at": SEEN_AT,
+     "first_name": "Carol", "last_name": "Lindqvist", "profile_image_extension": None},
+]
+SHARE_SENT_EXAMPLES = [
+    {"event_id": EVENT_ID, **SHARE_CREATE_EXAMPLE, "sent_at": SENT_AT, "sent_to": None, "not_seen_count": 2,
+     "first_name": None, "last_name": None, "profile_image_extension": None},
+    {"event_id": "f4a7c2d9-3b18-4e6f-8a05-9d1c7b3e2f60", "url": "https://go.dev/blog/pipelines",
+     "title": "Go Concurrency Patterns: Pipelines", "sent_at": "2026-11-26T13:05:48.377120", "sent_to": BOB,
+     "not_seen_count": 0, "first_name": "Bob", "last_name": "Okafor", "profile_image_extension": "jpg"},
+]

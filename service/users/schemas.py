@@ -6,6 +6,7 @@ import re
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
+from ..apidoc import ALICE, BOB, CAROL, IMAGE_AT
 from ..http import StrictBoolean
 from .images import UPLOAD_EXTENSIONS
 
@@ -168,18 +169,93 @@ class ImageExtUploadArgsSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    image_ext = fields.String(required=True, validate=validate.OneOf(UPLOAD_EXTENSIONS))
+    image_ext = fields.String(required=True, validate=validate.OneOf(UPLOAD_EXTENSIONS),
+                              metadata={"description": "The image's type: png, jpeg or jpg", "example": "png"})
 
 
 class ImageExtArgsSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    image_ext = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9]{1,10}\Z"))
+    image_ext = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9]{1,10}\Z"),
+                              metadata={"description": "The stored profile_image_extension", "example": "png"})
 
 
 class ImageExtArrayArgsSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    image_ext_arr = fields.String(required=True, metadata={"description": "Comma list, same length as ids"})
+    image_ext_arr = fields.String(required=True, metadata={"description": "Comma list of extensions, one per id", "example": "png,jpg"})
+
+
+# --- Examples for /openapi.json -------------------------------------------------------------
+
+USER_CREATE_EXAMPLE = {"first_name": "Alice", "last_name": "Moreau", "dob": "1996-03-2", "gender": "female"}
+
+USER_PRIVATE_EXAMPLE = {
+    "user_id": ALICE,
+    "email": "alice.moreau@example.com",
+    "first_name": "Alice",
+    "last_name": "Moreau",
+    "description": "Reading about distributed systems and Lyon's cafés.",
+    "dob": "1996-03-02",
+    "gender": "female",
+    "school": "Université Lyon 1",
+    "work": "Backend developer",
+    "location": "Lyon",
+    "email_public": False,
+    "dob_public": False,
+    "gender_public": False,
+    "school_public": True,
+    "work_public": True,
+    "location_public": True,
+    "share_mode": "default_none",
+    "domain_allow_array": ["wikipedia.org", "github.com", "arxiv.org"],
+    "domain_deny_array": ["facebook.com", "google.com"],
+    "profile_image_extension": "png",
+    "profile_image_uploaded_at": IMAGE_AT,
+    "friendship_state": None,
+    "mutual_friend_count": None,
+}
+
+USER_UPDATE_EXAMPLE = {
+    key: USER_PRIVATE_EXAMPLE[key]
+    for key in ("first_name", "last_name", "description", "share_mode", "domain_allow_array", "domain_deny_array",
+                "gender", "school", "work", "location", "email_public", "gender_public", "school_public",
+                "work_public", "location_public")
+}
+
+USER_PUBLIC_EXAMPLE = {
+    "user_id": ALICE,
+    "first_name": "Alice",
+    "last_name": "Moreau",
+    "description": "Reading about distributed systems and Lyon's cafés.",
+    "profile_image_extension": "png",
+    "profile_image_uploaded_at": IMAGE_AT,
+    "dob": None,
+    "gender": None,
+    "school": "Université Lyon 1",
+    "work": "Backend developer",
+    "location": "Lyon",
+    "friendship_state": None,
+    "mutual_friend_count": None,
+}
+
+USER_SUMMARY_EXAMPLES = [
+    {"user_id": BOB, "first_name": "Bob", "last_name": "Okafor", "description": "Climbing, Go, sourdough.",
+     "profile_image_extension": "jpg", "profile_image_uploaded_at": IMAGE_AT},
+    {"user_id": CAROL, "first_name": "Carol", "last_name": "Lindqvist", "description": "",
+     "profile_image_extension": None, "profile_image_uploaded_at": None},
+]
+
+# A presigned URL as the service signs them (SigV4, one hour); the signature is shortened.
+_SIGNED = ("X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAEXAMPLE%2F20261128%2Feu-west-1%2Fs3%2F"
+           "aws4_request&X-Amz-Date=20261128T091403Z&X-Amz-Expires=3600&X-Amz-Signature=3b1f0c9e")
+IMAGE_BUCKET_URL = "https://pagenow-profile-images.s3.eu-west-1.amazonaws.com"
+UPLOAD_URL_EXAMPLE = (f"{IMAGE_BUCKET_URL}/{ALICE}/profile_image.png?{_SIGNED}"
+                      "&X-Amz-SignedHeaders=content-type%3Bhost%3Bx-amz-acl")
+DOWNLOAD_URL_EXAMPLE = f"{IMAGE_BUCKET_URL}/{ALICE}/profile_image.png?{_SIGNED}&X-Amz-SignedHeaders=host"
+DOWNLOAD_URLS_EXAMPLE = {
+    ALICE: DOWNLOAD_URL_EXAMPLE,
+    BOB: f"{IMAGE_BUCKET_URL}/{BOB}/profile_image.jpg?{_SIGNED}&X-Amz-SignedHeaders=host",
+}

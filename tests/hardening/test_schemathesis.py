@@ -2,12 +2,17 @@
 app on a real PostgreSQL, authenticated as a registered caller with friends and notifications.
 
 Checks: no 5xx, status codes and bodies match the documented responses, JSON everywhere,
-and every 4xx body carries `message`. Seeded and bounded: FUZZ_EXAMPLES (default 25) examples
+and every 4xx body carries `message`. No operation documents a catch-all `default` response,
+so an answer with a status its operation does not list fails the status-code check. The
+operations fuzzed are those the app registers (tested below), so a route left out of the spec
+cannot drop out of fuzzing unnoticed. Seeded and bounded: FUZZ_EXAMPLES (default 25) examples
 per operation, derandomized. `make fuzz` runs the same test with many more examples."""
 from __future__ import annotations
 
+import copy
 import json
 import os
+import re
 from collections import Counter
 
 import boto3
@@ -15,6 +20,8 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, settings
 from schemathesis.checks import not_a_server_error
+from schemathesis.core.failures import FailureGroup
+from schemathesis.openapi.checks import UndefinedStatusCode
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
@@ -144,3 +151,53 @@ def test_every_operation(case, caller_headers, leaver_headers):
     response = case.call(headers=caller_headers)
     STATUSES[response.status_code] += 1
     case.validate_response(response, checks=CHECKS, headers=caller_headers)
+
+
+# Served by the app but not API operations: the document itself and Swagger UI with its files.
+NOT_OPERATIONS = re.compile(r"^/(openapi\.json$|docs(/|$)|static/)")
+
+
+def registered_operations(app) -> set[str]:
+    """'METHOD /path/{param}' for every route the app answers, as schemathesis labels them."""
+    found = set()
+    for rule in app.url_map.iter_rules():
+        if NOT_OPERATIONS.match(rule.rule):
+            continue
+        path = re.sub(r"<(?:[^<>:]+:)?([^<>]+)>", r"{\1}", rule.rule)
+        found |= {f"{method} {path}" for method in rule.methods - {"HEAD", "OPTIONS"}}
+    return found
+
+
+def test_every_registered_route_is_fuzzed(fuzz_app, api_schema):
+    fuzzed = [result.ok().label for result in api_schema.get_all_operations()]
+    registered = registered_operations(fuzz_app)
+    # Sanity of the route listing itself: the API's resources are all there.
+    assert {"GET /users/me", "POST /friendship/requests", "GET /users/search/name/{term}",
+            "POST /notifications/share/read", "GET /metrics"} <= registered
+    assert len(fuzzed) == len(set(fuzzed)) == len(registered)
+    assert set(fuzzed) == registered
+
+
+def test_no_operation_documents_a_catch_all_response(api_schema):
+    for path, item in api_schema.raw_schema["paths"].items():
+        for method, operation in item.items():
+            if method != "parameters":
+                assert "default" not in operation["responses"], (method, path)
+
+
+def test_status_code_check_fails_on_an_undocumented_status(fuzz_app, api_schema):
+    """What makes the check able to fail: take 401 out of GET /users/me's documented
+    statuses, and an unauthenticated call (really answered 401) no longer conforms."""
+    raw = copy.deepcopy(api_schema.raw_schema)
+    del raw["paths"]["/users/me"]["get"]["responses"]["401"]
+    trimmed = schemathesis.openapi.from_dict(raw)
+    trimmed.app = fuzz_app
+    case = trimmed["/users/me"]["GET"].Case()
+    response = case.call()
+    assert response.status_code == 401
+    with pytest.raises(FailureGroup) as failed:
+        case.validate_response(response, checks=[status_code_conformance])
+    assert [type(failure) for failure in failed.value.exceptions] == [UndefinedStatusCode]
+    # The full document lists 401 for it, so the same answer conforms there.
+    full = api_schema["/users/me"]["GET"].Case()
+    full.validate_response(full.call(), checks=[status_code_conformance])
