@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Response
 from flask.views import MethodView
 
+from ..apidoc import errors
 from ..auth import auth_required, current_caller
 from ..http import Blueprint
 from ..users.access import NotFound
@@ -14,19 +15,11 @@ from .schemas import EXPORT_EXAMPLE, AccountExportSchema
 blp = Blueprint("accounts", __name__, url_prefix="/users",
                 description="Deleting one's account and exporting one's data")
 
-_ERROR = {"$ref": "#/components/responses/DEFAULT_ERROR"}
-_NOT_REGISTERED = {
-    "description": "The caller is not registered (or was deleted)",
-    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"},
-                                     "example": {"message": "User not found"}}},
-}
-
-
 @blp.route("/me")
 class MyAccount(MethodView):
     @auth_required
     @blp.response(204, description="Deleted; the body is empty")
-    @blp.doc(responses={"401": _ERROR, "404": _NOT_REGISTERED, "503": _ERROR})
+    @errors(404, 503)
     def delete(self):
         """Delete the caller's account and everything that names them
 
@@ -52,8 +45,8 @@ class MyExport(MethodView):
     @blp.doc(responses={
         "200": {"description": "The caller's data, streamed as one JSON document",
                 "content": {"application/json": {"schema": AccountExportSchema, "example": EXPORT_EXAMPLE}}},
-        "401": _ERROR, "404": _NOT_REGISTERED, "503": _ERROR,
     })
+    @errors(404, 503)
     def get(self):
         """Export the caller's data: profile, friends, requests and shares
 
