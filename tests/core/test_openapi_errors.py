@@ -16,11 +16,13 @@ from urllib.parse import quote, urlencode
 import boto3
 import pytest
 from factories import make_friendship, make_user
+from sqlalchemy import text
 from tokens import CLIENT_ID, POOL_ID, REGION
 
 from service import create_app
 from service.apidoc import ALICE, BOB, CAROL
 from service.config import Config
+from service.extensions import db
 from service.users.images import ProfileImageStore
 
 METHODS = {"get", "post", "put", "delete", "patch"}
@@ -112,41 +114,48 @@ def assert_error(response, status, label):
 def _registered(*user_ids):
     for user_id in user_ids:
         make_user(user_id)
+    db.session.commit()
 
 
 def _email_taken():
     make_user(BOB, email=f"{ALICE}@example.com")  # the address in ALICE's token
+    db.session.commit()
 
 
 def _alice_registered_and_email_taken():
     make_user(ALICE)
     make_user(BOB, email="alice.new@example.com")
+    db.session.commit()
 
 
 def _request_pending():
     _registered(ALICE, BOB)
     make_friendship(ALICE, BOB, accepted=False)
+    db.session.commit()
 
 
 def _already_friends():
     _registered(ALICE, BOB)
     make_friendship(BOB, ALICE, accepted=True)
+    db.session.commit()
 
 
 @pytest.fixture()
-def unreachable_storage(app):
+def unreachable_storage(live_app):
     """Image storage on a loopback port nobody listens on: every S3 call fails at once."""
     port = unused_loopback_port()
-    previous = app.extensions["profile_images"]
-    app.extensions["profile_images"] = ProfileImageStore("pagenow-test-images", "us-east-1", f"http://127.0.0.1:{port}")
+    previous = live_app.extensions["profile_images"]
+    live_app.extensions["profile_images"] = ProfileImageStore("pagenow-test-images", "us-east-1",
+                                                              f"http://127.0.0.1:{port}")
     yield
-    app.extensions["profile_images"] = previous
+    live_app.extensions["profile_images"] = previous
     # The default session keeps the credentials it resolved; later tests may run without any.
     boto3.setup_default_session()
 
 
 def _image_stored():
     make_user(ALICE, profile_image_extension="png")
+    db.session.commit()
 
 
 # (operation, status): (set-up, caller, token email); the request is the documented example.
@@ -162,12 +171,50 @@ STATEFUL = {
 NEEDS_UNREACHABLE_STORAGE = {502}
 
 
+def config(database_url, jwks_path, **overrides) -> Config:
+    return Config(database_url=database_url, cognito_region=REGION, cognito_pool_id=POOL_ID,
+                  cognito_app_client_id=CLIENT_ID, cognito_jwks_url=f"file://{jwks_path}",
+                  # The root logger's level, which later tests' log checks rely on.
+                  log_level="WARNING", **overrides)
+
+
+@pytest.fixture(scope="module")
+def live_app(pg_server, jwks_path):
+    """An app on a database of its own that takes real commits: the export streams from a
+    connection of its own, which the rollback-per-test session of `client` cannot lend."""
+    from flask_migrate import upgrade
+
+    url = pg_server.create_database(prefix="pagenow_openapi")
+    app = create_app(config(url, jwks_path, profile_image_bucket_name="pagenow-test-images",
+                            aws_region="us-east-1"))
+    with app.app_context():
+        upgrade()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+    pg_server.drop_database(url)
+
+
 @pytest.fixture()
-def spec(client):
-    return client.get("/openapi.json").get_json()
+def live_client(live_app):
+    """A test client (each request in an app context of its own); every table is emptied
+    afterwards."""
+    yield live_app.test_client()
+    with live_app.app_context():
+        tables = db.session.scalars(text(
+            "SELECT quote_ident(tablename) FROM pg_tables WHERE schemaname = 'public' "
+            "AND tablename <> 'alembic_version'")).all()
+        db.session.execute(text(f"TRUNCATE {', '.join(tables)} CASCADE"))
+        db.session.commit()
 
 
-def test_documented_401_413_400_and_404_are_answered(client, spec, auth_headers):
+@pytest.fixture()
+def spec(live_client):
+    return live_client.get("/openapi.json").get_json()
+
+
+def test_documented_401_413_400_and_404_are_answered(live_client, spec, auth_headers):
+    client = live_client
     """As ALICE, who is not registered, in an empty database."""
     checked = 0
     for label, method, path, parameters, operation, errors in documented_operations(spec):
@@ -189,7 +236,8 @@ def test_documented_401_413_400_and_404_are_answered(client, spec, auth_headers)
 
 
 @pytest.mark.parametrize("key", sorted(STATEFUL), ids=lambda key: f"{key[0]} {key[1]}")
-def test_documented_403_409_and_502_are_answered(request, client, spec, auth_headers, key):
+def test_documented_403_409_and_502_are_answered(request, live_app, live_client, spec, auth_headers, key):
+    client = live_client
     label, status = key
     found = [op for op in documented_operations(spec) if op[0] == label]
     assert found and status in found[0][5], f"{label} no longer documents {status}: drop it here"
@@ -198,7 +246,8 @@ def test_documented_403_409_and_502_are_answered(request, client, spec, auth_hea
     if status in NEEDS_UNREACHABLE_STORAGE:
         request.getfixturevalue("unreachable_storage")
     if set_up is not None:
-        set_up()
+        with live_app.app_context():
+            set_up()
     response = call(client, build_request(method, path, parameters, operation), auth_headers(caller, email))
     assert_error(response, status, label)
 
@@ -213,12 +262,7 @@ def test_every_documented_403_409_and_502_has_a_case_above(spec):
 def outage_client(jwks_path):
     """The app with its database unreachable (nothing listens on the port) and no image bucket."""
     port = unused_loopback_port()
-    app = create_app(Config(
-        database_url=f"postgresql://postgres@127.0.0.1:{port}/pagenow", cognito_region=REGION,
-        cognito_pool_id=POOL_ID, cognito_app_client_id=CLIENT_ID, cognito_jwks_url=f"file://{jwks_path}",
-        log_level="WARNING",  # the root logger's level, which later tests' log checks rely on
-    ))
-    return app.test_client()
+    return create_app(config(f"postgresql://postgres@127.0.0.1:{port}/pagenow", jwks_path)).test_client()
 
 
 def test_documented_503_is_answered_and_only_there(outage_client, auth_headers):
