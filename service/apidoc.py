@@ -141,7 +141,8 @@ one. Orders end on a unique key, so consecutive pages neither repeat nor skip ro
 - User ids are Cognito user names (often a UUID such as `{ALICE}`), compared exactly.
 - Body booleans are JSON `true`/`false`; query booleans are `true`, `false`, `1` or `0`.
 - Bodies are read as JSON whatever their `Content-Type`; unknown fields are ignored.
-- Mutations without a richer answer return `{{"success": true}}`; creations answer 200.
+- Mutations without a richer answer return `{{"success": true}}` (deleting your account
+  answers 204 with no body); creations answer 200.
 """
 
 
