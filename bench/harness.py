@@ -45,8 +45,16 @@ ENDPOINTS = [
     ("own_profile", "GET /users/me", 1500),
     ("public_profile", "GET /users/id/{other}", 2000),
     ("id_list_50", "GET /users/ids/{50 ids}", None),
-    ("search_name", "GET /users/search/name/{term}", 200),
-    ("search_email", "GET /users/search/email/{term}", 200),
+    # User search with terms as people type them (see SEARCH_BUCKETS), one row per kind and
+    # term length, and the original service's two measured terms as fixed rows.
+    ("search_name_1_2", "GET /users/search/name/{1-2 chars typed}", 200),
+    ("search_name_3_4", "GET /users/search/name/{3-4 chars typed}", 200),
+    ("search_name_5plus", "GET /users/search/name/{5+ chars typed}", 200),
+    ("search_name_jo", "GET /users/search/name/jo", 200),
+    ("search_email_1_2", "GET /users/search/email/{1-2 chars typed}", 200),
+    ("search_email_3_4", "GET /users/search/email/{3-4 chars typed}", 200),
+    ("search_email_5plus", "GET /users/search/email/{5+ chars typed}", 200),
+    ("search_email_mar", "GET /users/search/email/mar", 200),
     ("friends", "GET /users/id/{friend}/friends?limit=15", 800),
     ("mutual_friends", "GET /users/id/{friend}/mutual-friends", 800),
     ("mutual_count", "GET /users/id/{friend}/mutual-friends/count", 1000),
@@ -57,7 +65,7 @@ ENDPOINTS = [
 ]
 ENDPOINT_NAMES = [e[0] for e in ENDPOINTS]
 # Statements whose plans go into the report (the issue asks for search and mutual friends).
-PLAN_ENDPOINTS = ("search_name", "search_email", "mutual_friends", "mutual_count", "friends",
+PLAN_ENDPOINTS = ("search_name_1_2", "search_name_5plus", "search_email_1_2", "search_email_5plus", "mutual_friends", "mutual_count", "friends",
                   "unread_notifications", "sent_notifications")
 
 
@@ -251,20 +259,43 @@ def sample_workload(database_url: str, key: TestKey, n_users: int, seed: int) ->
         other = rows[(i + len(rows) // 2) % len(rows)][0]
         users.append({"token": sign(claims_for(user_id, email), key), "id": user_id, "friend": friend, "other": other})
     id_lists = [",".join(rng.sample(pool, min(50, len(pool)))) for _ in range(100)]
-    name_terms, email_terms = [], []
-    for user_id, email, first, last, _friend in rows:
-        # What a person types to find someone: full name, first name + start of the last
-        # name, or a last name; for email the whole address or its name part.
-        name_terms.append(rng.choice([f"{first} {last}", f"{first} {last[:3]}", last]))
-        local = email.split("@")[0]
-        email_terms.append(rng.choice([email, local, local.rstrip("0123456789")]))
     return {
         "users": users,
         "id_lists": id_lists,
-        "name_terms": [urllib.parse.quote(t, safe="") for t in name_terms],
-        "email_terms": [urllib.parse.quote(t, safe="") for t in email_terms],
+        "search": search_terms(rows, rng),
         "share_url_prefix": SHARE_URL_PREFIX,
     }
+
+
+# Term length buckets of the search rows: endpoint suffix -> (shortest, longest).
+SEARCH_BUCKETS = {"1_2": (1, 2), "3_4": (3, 4), "5plus": (5, None)}
+SEARCH_FIXED = {"search_name_jo": ("name", "jo"), "search_email_mar": ("email", "mar")}
+
+
+def search_terms(rows, rng: random.Random, per_bucket: int = 400) -> dict:
+    """Search terms as people type them: a prefix (1 to n characters) of a real full name or
+    address from the data, or the whole of it; a person stops typing early more often than
+    late, so a prefix of length k is drawn with weight 1/k, and the whole value one time in
+    eight. Terms go to the row of their kind and length; the two fixed rows hold one term."""
+    found = {f"search_{kind}_{bucket}": [] for kind in ("name", "email") for bucket in SEARCH_BUCKETS}
+    values = [(kind, value) for _uid, email, first, last, _friend in rows
+              for kind, value in (("name", f"{first} {last}"), ("email", email))]
+    for _ in range(per_bucket * 200):
+        if all(len(terms) >= per_bucket for terms in found.values()):
+            break
+        kind, value = rng.choice(values)
+        if rng.random() < 1 / 8:
+            term = value
+        else:
+            lengths = range(1, len(value) + 1)
+            term = value[:rng.choices(lengths, weights=[1 / k for k in lengths])[0]]
+        bucket = next(b for b, (lo, hi) in SEARCH_BUCKETS.items() if len(term) >= lo and (hi is None or len(term) <= hi))
+        terms = found[f"search_{kind}_{bucket}"]
+        if len(terms) < per_bucket:
+            terms.append(term)
+    found.update({name: [term] for name, (_kind, term) in SEARCH_FIXED.items()})
+    return {name: {"kind": name.split("_")[1], "terms": [urllib.parse.quote(t, safe="") for t in terms]}
+            for name, terms in found.items()}
 
 
 def lua_literal(value) -> str:
@@ -284,8 +315,8 @@ def request_for(endpoint: str, user: dict, data: dict, rng: random.Random) -> tu
         "own_profile": ("GET", "/users/me", True),
         "public_profile": ("GET", f"/users/id/{user['other']}", False),
         "id_list_50": ("GET", f"/users/ids/{rng.choice(data['id_lists'])}", False),
-        "search_name": ("GET", f"/users/search/name/{rng.choice(data['name_terms'])}", True),
-        "search_email": ("GET", f"/users/search/email/{rng.choice(data['email_terms'])}", True),
+        **{name: ("GET", f"/users/search/{search['kind']}/{rng.choice(search['terms'])}", True)
+           for name, search in data["search"].items()},
         "friends": ("GET", f"/users/id/{user['friend']}/friends?limit=15", True),
         "mutual_friends": ("GET", f"/users/id/{user['friend']}/mutual-friends", True),
         "mutual_count": ("GET", f"/users/id/{user['friend']}/mutual-friends/count", True),
@@ -454,14 +485,25 @@ def install_reference_functions(database_url: str, tree: str, migration: str) ->
     own version of a function that a later migration replaced, on the same tables. (The
     service sets its own connection options, so PGOPTIONS would not reach the server.)
     Returns a line for the report and the reference server's database URL."""
-    versions = os.path.join(tree, "migrations", "versions")
-    if not os.path.exists(os.path.join(versions, f"{migration}.py")):
-        raise SystemExit(f"--reference-functions {migration}: no such migration in the reference's tree")
-    module = load_revision(f"{migration}.py", versions)
-    if not hasattr(module, "_function_sql"):
-        raise SystemExit(f"--reference-functions {migration}: the migration defines no _function_sql()")
+    if migration.endswith(".sql"):
+        # A revision's function as this tree keeps it (migrations/versions/sql/), for a
+        # reference whose own migration builds it in Python from an earlier revision's parts.
+        path = os.path.join(ROOT, migration)
+        if not os.path.exists(path):
+            raise SystemExit(f"--reference-functions {migration}: no such file in this tree")
+        function_sql = open(path).read()
+        source = f"{migration} of this tree"
+    else:
+        versions = os.path.join(tree, "migrations", "versions")
+        if not os.path.exists(os.path.join(versions, f"{migration}.py")):
+            raise SystemExit(f"--reference-functions {migration}: no such migration in the reference's tree")
+        module = load_revision(f"{migration}.py", versions)
+        if not hasattr(module, "_function_sql"):
+            raise SystemExit(f"--reference-functions {migration}: the migration defines no _function_sql()")
+        function_sql = module._function_sql()
+        source = f"the reference's migration {migration}"
     sql, created = re.subn(r"CREATE OR REPLACE FUNCTION (\w+)\(",
-                           rf"CREATE OR REPLACE FUNCTION {REFERENCE_SCHEMA}.\1(", module._function_sql())
+                           rf"CREATE OR REPLACE FUNCTION {REFERENCE_SCHEMA}.\1(", function_sql)
     if not created:
         raise SystemExit(f"--reference-functions {migration}: its _function_sql() creates no function")
     url = make_url(database_url)
@@ -485,7 +527,7 @@ def install_reference_functions(database_url: str, tree: str, migration: str) ->
     finally:
         conn.close()
     reference_url = url.set(username=REFERENCE_ROLE).render_as_string(hide_password=False)
-    return f"{names} as the reference's migration {migration} defines it (schema {REFERENCE_SCHEMA})", reference_url
+    return f"{names} as {source} defines it (schema {REFERENCE_SCHEMA})", reference_url
 
 
 def drop_reference_functions(database_url: str) -> None:
@@ -647,7 +689,8 @@ def main(argv=None) -> int:
                          "it endpoint by endpoint, alternating with this checkout")
     ap.add_argument("--reference-functions", metavar="MIGRATION", default=None,
                     help="with --reference: create the database functions this migration of the reference's tree "
-                         "defines (e.g. 0005_search_function) in a schema of their own, first on the reference "
+                         "defines (e.g. 0005_search_function, or a .sql file of this tree such as "
+                         "migrations/versions/sql/0006_search_users.sql) in a schema of their own, first on the reference "
                          "server's search_path, for a reference from before a later migration replaced them")
     ap.add_argument("--rounds", type=int, default=1,
                     help="measure each endpoint this many times (--duration each, servers alternating) and "

@@ -15,8 +15,6 @@ local builders = {
   own_profile = function(u) return "GET", "/users/me", true end,
   public_profile = function(u) return "GET", "/users/id/" .. u.other, false end,
   id_list_50 = function(u) return "GET", "/users/ids/" .. pick(data.id_lists), false end,
-  search_name = function(u) return "GET", "/users/search/name/" .. pick(data.name_terms), true end,
-  search_email = function(u) return "GET", "/users/search/email/" .. pick(data.email_terms), true end,
   friends = function(u) return "GET", "/users/id/" .. u.friend .. "/friends?limit=15", true end,
   mutual_friends = function(u) return "GET", "/users/id/" .. u.friend .. "/mutual-friends", true end,
   mutual_count = function(u) return "GET", "/users/id/" .. u.friend .. "/mutual-friends/count", true end,
@@ -35,6 +33,11 @@ function init(args)
   endpoint = args[1]
   data = dofile(args[2])
   math.randomseed(os.time() * 1000 + (thread_no or 0))
+  -- user search rows: data.search[endpoint] holds the kind and the terms of the row
+  local search = data.search[endpoint]
+  if search ~= nil then
+    builders[endpoint] = function(u) return "GET", "/users/search/" .. search.kind .. "/" .. pick(search.terms), true end
+  end
   if builders[endpoint] == nil then
     error("unknown endpoint " .. tostring(endpoint))
   end

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import glob
 import os
+import random
 import re
 import shutil
 import subprocess
 import sys
+import urllib.parse
 
 import psycopg2
 import pytest
@@ -24,7 +26,9 @@ from harness import (  # noqa: E402
     REFERENCE_SCHEMA, database_comment, drop_reference_functions, install_reference_functions, libpq_url)
 PYTHON = os.path.join(ROOT, ".venv", "bin", "python")
 ENDPOINTS = [
-    "ping", "own_profile", "public_profile", "id_list_50", "search_name", "search_email", "friends",
+    "ping", "own_profile", "public_profile", "id_list_50", "search_name_1_2", "search_name_3_4",
+    "search_name_5plus", "search_name_jo", "search_email_1_2", "search_email_3_4", "search_email_5plus",
+    "search_email_mar", "friends",
     "mutual_friends", "mutual_count", "received_requests", "unread_notifications", "sent_notifications",
     "broadcast_share",
 ]
@@ -114,7 +118,7 @@ def test_harness_runs_every_endpoint_without_errors(bench_db, tmp_path):
     # Every endpoint but ping issues SQL, so each has a measured floor.
     assert all(rows[name][6] != "– (0)" for name in ENDPOINTS if name != "ping")
     text = open(reports[0]).read()
-    assert "### search_name" in text
+    assert "### search_name_1_2" in text
     # the server's buffer cache decides how much of a run is PostgreSQL's own memory
     assert re.search(r"^- server: PostgreSQL \S+.*, shared_buffers \S+, effective_cache_size \S+$", text, re.M)
 
@@ -321,9 +325,14 @@ def test_median_round_keeps_the_middle_window_and_every_error():
     assert median_round(rounds[:2])["rps"] == 100.0
 
 
-def test_reference_functions_are_the_reference_migrations_own(bench_db):
-    """--reference-functions: a reference from before migration 0006 calls 0005's search
-    function (its own schema, first on its role's search_path) on the same tables."""
+@pytest.mark.parametrize("functions, source", [
+    ("0005_search_function", "the reference's migration 0005_search_function"),
+    ("migrations/versions/sql/0006_search_users.sql", "migrations/versions/sql/0006_search_users.sql of this tree"),
+])
+def test_reference_functions_are_the_reference_migrations_own(bench_db, functions, source):
+    """--reference-functions: a reference from before a migration replaced the search
+    function calls its own (its own schema, first on its role's search_path) on the same
+    tables: 0005's from the reference's migration, or 0006's from the .sql file this tree keeps."""
     conn = psycopg2.connect(libpq_url(bench_db))
     conn.autocommit = True
     try:
@@ -331,9 +340,9 @@ def test_reference_functions_are_the_reference_migrations_own(bench_db):
         seed_database(conn, SeedParams(users=300, seed=8), quiet=True)
     finally:
         conn.close()
-    line, reference_url = install_reference_functions(bench_db, ROOT, "0005_search_function")
+    line, reference_url = install_reference_functions(bench_db, ROOT, functions)
     try:
-        assert line.startswith("pagenow_search_users as the reference's migration 0005_search_function")
+        assert line.startswith(f"pagenow_search_users as {source} defines it")
         signature = "pagenow_search_users(text, varchar, varchar, bigint, bigint)"
         conn = psycopg2.connect(libpq_url(reference_url))
         try:
@@ -365,3 +374,26 @@ def test_reference_functions_are_the_reference_migrations_own(bench_db):
             assert cur.fetchone() == (0, 0)
     finally:
         conn.close()
+
+
+def test_search_terms_are_prefixes_as_typed_by_kind_and_length():
+    from harness import SEARCH_BUCKETS, search_terms
+
+    rows = [(f"u{i}", f"{first.lower()}.{last.lower()}{i}@mail.example", first, last, "friend")
+            for i, (first, last) in enumerate([("Jo", "Stanson"), ("Margaret", "Lee"), ("Sam", "Berg")] * 20)]
+    found = search_terms(rows, random.Random(1), per_bucket=50)
+    values = {"name": {f"{first} {last}" for _, _, first, last, _ in rows}, "email": {r[1] for r in rows}}
+    assert sorted(found) == sorted([f"search_{k}_{b}" for k in ("name", "email") for b in SEARCH_BUCKETS]
+                                   + ["search_name_jo", "search_email_mar"])
+    assert found["search_name_jo"] == {"kind": "name", "terms": ["jo"]}
+    assert found["search_email_mar"] == {"kind": "email", "terms": ["mar"]}
+    for bucket, (lo, hi) in SEARCH_BUCKETS.items():
+        for kind in ("name", "email"):
+            row = found[f"search_{kind}_{bucket}"]
+            terms = [urllib.parse.unquote(t) for t in row["terms"]]
+            assert row["kind"] == kind and len(terms) == 50
+            assert all(lo <= len(t) and (hi is None or len(t) <= hi) for t in terms), terms
+            assert all(any(v.startswith(t) for v in values[kind]) for t in terms), terms
+    # weighted toward short prefixes: in the 5+ row, 5 to 8 characters outnumber longer ones
+    long_row = [urllib.parse.unquote(t) for t in found["search_name_5plus"]["terms"]]
+    assert sum(len(t) <= 8 for t in long_row) > sum(len(t) > 8 for t in long_row)

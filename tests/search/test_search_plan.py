@@ -91,14 +91,18 @@ def test_search_uses_trigram_index(sql, db_conn, seeded, kind):
 
 
 @pytest.mark.parametrize("kind", ["email", "name"])
-def test_terms_without_a_trigram_scan_the_table(sql, db_conn, seeded, kind):
-    # Under three characters there is no trigram to look up; reading the whole GIN index
-    # would cost more than reading the table.
+def test_short_terms_walk_prefix_indexes(sql, db_conn, seeded, kind):
+    # Under three characters there is no trigram to look up (migration 0008): the strangers
+    # who start with the term are walked in user_id order through a prefix index.
     _assert_two_letter_search(sql, seeded, kind)
     if _has_auto_explain(db_conn):
-        plan = _plans(db_conn, kind, seeded, "ab")
-        assert "Seq Scan on user_table" in plan, plan
-        assert not any(index in plan for index in TRGM.values()), plan
+        statement = queries.SEARCH_STATEMENT.sql()
+        plans = function_plans(db_conn.connection.dbapi_connection, statement,
+                               queries.search_params(kind, seeded, "ab", 15, 0))
+        index = "ix_user_table_full_name_prefix2" if kind == "name" else "ix_user_table_public_email_prefix2"
+        walks = [plan for plan in plans if index in plan]
+        assert walks and all("Index Only Scan Backward using " + index in plan for plan in walks), plans
+        assert not any(trgm in plan for plan in plans for trgm in TRGM.values()), plans
 
 
 MUTUAL = """
@@ -111,11 +115,14 @@ MUTUAL = """
 
 
 def test_mutual_counts_start_from_the_smaller_side(sql, db_conn, seeded):
-    # The caller has 40 friends. A full name matches one user: the count probes from the match.
+    # When every match is ranked (pagenow_search_ranked_all; without trigram counts, every
+    # term of three characters or more): the caller has 40 friends. A full name matches one
+    # user: the count probes from the match.
+    sql("DELETE FROM user_search_trigram")
     name = sql("SELECT first_name || ' ' || last_name FROM user_table WHERE user_id = 'u150'").scalar()
-    # "0" is in thousands of addresses: the count probes from the caller's 40 friends instead.
+    # "exam" is in every address: the count probes from the caller's 40 friends instead.
     # (Offset 50 pages past the matching friends, who rank first and share no friend with u1.)
-    for kind, term, offset, from_friends in (("name", name, 0, False), ("email", "0", 50, True)):
+    for kind, term, offset, from_friends in (("name", name, 0, False), ("email", "exam", 50, True)):
         found = queries.search_users(kind, seeded, term, 15, offset)
         assert found and found[0]["mutual_friend_count"] == 1, (term, found)
         assert [r["mutual_friend_count"] for r in found] == [
