@@ -475,7 +475,9 @@ def extract_revision(revision: str, dest: str) -> str:
     return described.stdout.strip()
 
 
-REFERENCE_SCHEMA = REFERENCE_ROLE = "bench_reference"
+# Roles are shared by every database of the server: a name of this run's own, so that two
+# runs at once (on different databases) do not drop each other's role.
+REFERENCE_SCHEMA = REFERENCE_ROLE = f"bench_reference_{os.getpid()}"
 
 
 def install_reference_functions(database_url: str, tree: str, migration: str) -> tuple[str, str]:

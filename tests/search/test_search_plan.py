@@ -96,7 +96,7 @@ def test_short_terms_walk_prefix_indexes(sql, db_conn, seeded, kind):
     # who start with the term are walked in user_id order through a prefix index.
     _assert_two_letter_search(sql, seeded, kind)
     if _has_auto_explain(db_conn):
-        statement = queries.SEARCH_STATEMENT.sql()
+        statement = str(queries.SEARCH_STATEMENT.compile(dialect=db_conn.dialect))
         plans = function_plans(db_conn.connection.dbapi_connection, statement,
                                queries.search_params(kind, seeded, "ab", 15, 0))
         assert not any(trgm in plan for plan in plans for trgm in TRGM.values()), plans
