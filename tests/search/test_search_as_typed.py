@@ -1,4 +1,4 @@
-"""Migration 0008: user search for terms as people type them answers exactly what ranking
+"""Migration 0009: user search for terms as people type them answers exactly what ranking
 every match would (API.md §4.5, §5.4, §8), checked against a brute-force oracle in Python
 over a generated directory, for hundreds of terms of 1-12 characters and several pages."""
 import random

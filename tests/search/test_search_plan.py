@@ -92,7 +92,7 @@ def test_search_uses_trigram_index(sql, db_conn, seeded, kind):
 
 @pytest.mark.parametrize("kind", ["email", "name"])
 def test_short_terms_walk_prefix_indexes(sql, db_conn, seeded, kind):
-    # Under three characters there is no trigram to look up (migration 0008): the strangers
+    # Under three characters there is no trigram to look up (migration 0009): the strangers
     # who start with the term are walked in user_id order through a prefix index.
     _assert_two_letter_search(sql, seeded, kind)
     if _has_auto_explain(db_conn):

@@ -1,4 +1,4 @@
--- User search as people type (revision 0008_search_as_typed); the revision's docstring says why.
+-- User search as people type (revision 0009_search_as_typed); the revision's docstring says why.
 --
 -- pagenow_search_ranked_all is 0007's pagenow_search_users under another name: it ranks
 -- every match, which is cheap when the term matches few users. pagenow_search_users

@@ -36,16 +36,16 @@ and bench/search_equivalence.py on the benchmark data).
 The indexes are not declared on the models: API.md §6 leaves indexes free, and the schema
 comparison ignores indexes only the database has.
 
-Revision ID: 0008_search_as_typed
-Revises: 0007_search_email_privacy
+Revision ID: 0009_search_as_typed
+Revises: 0008_account_deletion
 Create Date: 2026-12-03
 """
 from pathlib import Path
 
 from alembic import op
 
-revision = "0008_search_as_typed"
-down_revision = "0007_search_email_privacy"
+revision = "0009_search_as_typed"
+down_revision = "0008_account_deletion"
 branch_labels = None
 depends_on = None
 
@@ -69,7 +69,7 @@ INDEXES = {
 def upgrade():
     for name, definition in INDEXES.items():
         op.execute(f"CREATE INDEX {name} ON user_table {definition}")
-    op.execute((SQL / "0008_search_as_typed.sql").read_text())
+    op.execute((SQL / "0009_search_as_typed.sql").read_text())
 
 
 def downgrade():
