@@ -67,6 +67,10 @@ INDEXES = {
 
 
 def upgrade():
+    # migrations/env.py lifts the app's statement_timeout for the upgrade's transaction, but an
+    # earlier revision's autocommit block (0008) ends that transaction: lift it again here, or
+    # the index builds are cut after 5 s on a large table.
+    op.execute("SET LOCAL statement_timeout = 0")
     for name, definition in INDEXES.items():
         op.execute(f"CREATE INDEX {name} ON user_table {definition}")
     op.execute((SQL / "0009_search_as_typed.sql").read_text())
