@@ -167,6 +167,7 @@ CORS_HEADERS = {
 
 def register_http_conventions(app: Flask) -> None:
     from .errors import register_error_handlers
+    from .http import refuse_unstorable_path_and_query
 
     register_error_handlers(app)
 
@@ -175,6 +176,8 @@ def register_http_conventions(app: Flask) -> None:
         # Preflight never needs a token and must work on every path.
         if request.method == "OPTIONS":
             return app.json.response({})
+
+    app.before_request(refuse_unstorable_path_and_query)
 
     @app.after_request
     def add_cors_headers(response):

@@ -34,6 +34,9 @@ class Unauthorized(ApiError):
 class Caller:
     user_id: str
     email: str
+    # Cognito's email_verified claim: a JSON boolean, or the string "true"/"false" (as
+    # some federated identities carry it). Only registration and profile updates read it.
+    email_verified: bool = False
 
 
 def fetch_jwks_document(url: str) -> dict:
@@ -177,7 +180,8 @@ class TokenVerifier:
         nbf = claims.get("nbf", now)
         if not isinstance(nbf, (int, float)) or nbf > now + LEEWAY_SECONDS:
             raise Unauthorized("Token claims are not valid for this service")
-        return float(exp), Caller(user_id=user_id, email=email)
+        verified = claims.get("email_verified")
+        return float(exp), Caller(user_id=user_id, email=email, email_verified=verified is True or verified == "true")
 
 
 def _describe(exc: Exception) -> str:
@@ -215,6 +219,9 @@ def auth_required(func):
         current_caller()
         return func(*args, **kwargs)
 
+    # Read by checks that run before the view (service/http.py); outer decorators keep it
+    # (functools.wraps copies the function's attributes).
+    wrapper.requires_token = True
     # Documents the bearer requirement and the 401 every such operation can answer.
     documented = flask_smorest.Blueprint.doc(**TOKEN_REQUIRED_DOC)(wrapper)
     return documented

@@ -110,10 +110,15 @@ def _is_unavailable(exc: Exception) -> bool:
     return isinstance(exc, DBAPIError) and type(orig).__name__ in ("QueryCanceled", "AdminShutdown")
 
 
-def _is_nul_character(exc: Exception) -> bool:
-    # PostgreSQL text cannot hold U+0000; psycopg2 refuses such a parameter before sending
-    # anything, so it is client input (path, query or body) and the answer is 400, not 500.
-    return isinstance(exc, ValueError) and "NUL (0x00)" in str(exc)
+def _unstorable_text(exc: Exception) -> str | None:
+    # PostgreSQL text cannot hold U+0000 or a lone surrogate; psycopg2 refuses such a
+    # parameter before sending anything. Request parsing refuses both first (service/http.py);
+    # this catches any other way client text reaches a statement: 400, not 500.
+    if isinstance(exc, UnicodeEncodeError):
+        return "Text must be valid Unicode (no lone surrogates)"
+    if isinstance(exc, ValueError) and "NUL (0x00)" in str(exc):
+        return "Text must not contain NUL (U+0000) characters"
+    return None
 
 
 def handle_unexpected(exc: Exception):
@@ -126,8 +131,9 @@ def handle_unexpected(exc: Exception):
     if _is_unavailable(exc):
         log.error("database unavailable: %s", type(exc).__name__)
         return error_response(503, "Service temporarily unavailable, please retry", headers={"Retry-After": "1"})
-    if _is_nul_character(exc):
-        return error_response(400, "Text must not contain NUL (U+0000) characters")
+    reason = _unstorable_text(exc)
+    if reason is not None:
+        return error_response(400, reason)
     # Traceback goes to the log only; the client sees nothing of the internals.
     log.exception("unhandled error")
     return error_response(500, "Internal server error")

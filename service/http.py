@@ -1,5 +1,6 @@
 """Request parsing shared by every resource: JSON bodies whatever the content type,
-400 (never 422) on validation errors, strict booleans, base-10 paging integers."""
+400 (never 422) on validation errors, strict booleans, base-10 paging integers, and
+input that cannot be parsed or stored refused with 400 before any database work."""
 from __future__ import annotations
 
 import functools
@@ -19,17 +20,106 @@ from .errors import ApiError
 from .fastdump import compile_dumper
 
 
+# Deeper than any body this API reads (an array of objects is 2); the parser's own
+# recursion limit (RecursionError) is far deeper and would surface as a 500.
+MAX_JSON_DEPTH = 32
+# Python refuses to convert integers longer than this (a ValueError deep in the parser);
+# no field of this API is a number that large.
+MAX_JSON_INT_DIGITS = 4300
+
+
+class _IntegerTooLarge(Exception):
+    pass
+
+
+def _json_int(digits: str) -> int:
+    if len(digits) > MAX_JSON_INT_DIGITS:
+        raise _IntegerTooLarge
+    return int(digits)
+
+
+def unstorable_text(value: str) -> str | None:
+    """Why PostgreSQL text cannot hold value (a NUL or a lone surrogate), or None."""
+    if "\x00" in value:
+        return "Text must not contain NUL (U+0000) characters"
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return "Text must be valid Unicode (no lone surrogates)"
+    return None
+
+
+def _check_json_value(value) -> None:
+    """Refuse containers nested deeper than MAX_JSON_DEPTH and strings (keys included)
+    that cannot be stored, wherever they are: one walk, without recursion."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            items = node.items()
+        elif isinstance(node, list):
+            items = enumerate(node)
+        else:
+            continue
+        if depth > MAX_JSON_DEPTH:
+            raise ApiError(f"Request body is nested deeper than {MAX_JSON_DEPTH} levels")
+        for key, item in items:
+            if isinstance(key, str) and (reason := unstorable_text(key)):
+                raise ApiError(reason)
+            if isinstance(item, str):
+                if reason := unstorable_text(item):
+                    raise ApiError(reason)
+            elif isinstance(item, (dict, list)):
+                stack.append((item, depth + 1))
+    if isinstance(value, str) and (reason := unstorable_text(value)):
+        raise ApiError(reason)
+
+
+def parse_json_body(raw: bytes):
+    """The request body as JSON, or ApiError (400) for anything that is not valid JSON,
+    nests too deep, holds an integer too long to convert or text that cannot be stored."""
+    try:
+        value = json.loads(raw.decode("utf-8"), parse_int=_json_int)
+    except _IntegerTooLarge:
+        raise ApiError(f"Request body holds an integer of more than {MAX_JSON_INT_DIGITS} digits") from None
+    except RecursionError:
+        raise ApiError(f"Request body is nested deeper than {MAX_JSON_DEPTH} levels") from None
+    except ValueError:  # JSONDecodeError and UnicodeDecodeError included
+        raise ApiError("Request body is not valid JSON") from None
+    _check_json_value(value)
+    return value
+
+
+def refuse_unstorable_path_and_query():
+    """before_request: a path or query value PostgreSQL text cannot hold (NUL, a lone
+    surrogate) is a 400 before any database work. A route that needs a token
+    authenticates first, keeping the order of API.md §1 (401 before 400)."""
+    for value in (*(request.view_args or {}).values(), *request.args.keys(), *request.args.values()):
+        if isinstance(value, str) and (reason := unstorable_text(value)):
+            break
+    else:
+        return
+    view = current_app.view_functions.get(request.endpoint)
+    method = getattr(getattr(view, "view_class", None), request.method.lower(), view)
+    if getattr(method, "requires_token", False):
+        from .auth import current_caller
+
+        current_caller()
+    raise ApiError(reason)
+
+
 class JsonAnyContentTypeParser(FlaskParser):
     """The web client posts JSON with text/plain (or no) content type; parse it anyway."""
 
     DEFAULT_VALIDATION_STATUS = 400
     DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, "json": EXCLUDE, "query": EXCLUDE}
 
-    def _raw_load_json(self, req):
-        return core.parse_json(req.get_data(cache=True))
-
-    def _handle_invalid_json_error(self, error, req, *args, **kwargs):
-        raise ApiError("Request body is not valid JSON")
+    def load_json(self, req, schema):
+        raw = req.get_data(cache=True)
+        if not raw:
+            return core.missing  # then "field required", as for any missing body
+        return parse_json_body(raw)
 
 
 class Blueprint(flask_smorest.Blueprint):
@@ -92,9 +182,14 @@ class QueryBoolean(fields.Boolean):
         raise ValidationError("Must be one of true, false, 1, 0.")
 
 
-_INT_RE = re.compile(r"^[+-]?[0-9]+$")
-# Offsets beyond any real table size behave as "past the end" without overflowing bigint.
+_INT_RE = re.compile(r"^([+-]?)0*([0-9]+)$")
+# Larger values are read as this ceiling without converting their digits (Python refuses
+# more than 4300): a limit is clamped anyway and an offset is refused above MAX_OFFSET.
 _INT_CEILING = 10**15
+_INT_CEILING_DIGITS = len(str(_INT_CEILING))
+# Every paged list refuses offsets beyond this (API.md §8): deeper pages cost the database
+# a scan of every skipped row, and no client pages that far.
+MAX_OFFSET = 10_000
 
 
 class QueryInt(fields.Integer):
@@ -103,9 +198,13 @@ class QueryInt(fields.Integer):
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, bool) or not isinstance(value, (str, int)):
             raise ValidationError("Must be a base-10 integer.")
-        if isinstance(value, str) and not _INT_RE.match(value):
+        match = _INT_RE.match(value) if isinstance(value, str) else None
+        if isinstance(value, str) and match is None:
             raise ValidationError("Must be a base-10 integer.")
-        number = int(value)
+        if match is not None and len(match.group(2)) > _INT_CEILING_DIGITS:
+            number = -_INT_CEILING if match.group(1) == "-" else _INT_CEILING
+        else:
+            number = int(value)
         if number < 0:
             raise ValidationError("Must not be negative.")
         return min(number, _INT_CEILING)
@@ -123,7 +222,11 @@ def paging_schema(default_limit: int, max_limit: int) -> type[Schema]:
             metadata={"description": f"Page size (default {default_limit}, values above {max_limit} are clamped)",
                       "example": default_limit},
         )
-        offset = QueryInt(load_default=0, metadata={"description": "Rows to skip", "example": 0})
+        offset = QueryInt(
+            load_default=0,
+            validate=validate.Range(max=MAX_OFFSET),
+            metadata={"description": f"Rows to skip (at most {MAX_OFFSET}, else 400)", "example": 0},
+        )
 
         def load(self, *args, **kwargs):
             data = super().load(*args, **kwargs)
@@ -139,10 +242,7 @@ def json_body():
     raw = request.get_data(cache=True)
     if not raw.strip():
         raise ApiError("Request body is required")
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError("Request body is not valid JSON") from None
+    return parse_json_body(raw)
 
 
 def load_string_array(value, *, max_items: int, max_length: int, name: str = "body") -> list[str]:

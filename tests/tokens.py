@@ -37,6 +37,7 @@ def claims_for(user_id: str, email: str | None = None, **overrides) -> dict:
         "sub": f"sub-{user_id}",
         "cognito:username": user_id,
         "email": email if email is not None else f"{user_id}@example.com",
+        "email_verified": True,
         "iss": ISSUER,
         "aud": CLIENT_ID,
         "token_use": "id",

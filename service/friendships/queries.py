@@ -141,17 +141,23 @@ def _paged(stmt, offset: bool):
     return stmt.offset(bindparam("offset")) if offset else stmt
 
 
-_RECEIVED_REQUESTS = (
-    select(*SUMMARY_COLUMNS, Friendship.requested_at)
-    .join(Friendship, Friendship.user_id1 == User.user_id)
-    .where(Friendship.user_id2 == _USER, Friendship.accepted_at.is_(None))
-    .order_by(Friendship.requested_at.desc(), User.user_id)
-)
+def _received_requests_stmt(offset: bool):
+    stmt = (
+        select(*SUMMARY_COLUMNS, Friendship.requested_at)
+        .join(Friendship, Friendship.user_id1 == User.user_id)
+        .where(Friendship.user_id2 == _USER, Friendship.accepted_at.is_(None))
+        .order_by(Friendship.requested_at.desc(), User.user_id)
+    )
+    return _paged(stmt, offset)
 
 
-def list_received_requests(user_id: str) -> list:
+_RECEIVED_REQUESTS = {offset: _received_requests_stmt(offset) for offset in (False, True)}
+
+
+def list_received_requests(user_id: str, limit: int, offset: int) -> list:
     """Pending requests received by user_id, newest first, with the requester's summary."""
-    return read(_RECEIVED_REQUESTS, {"user_id": user_id}).mappings().all()
+    params = {"user_id": user_id, "limit": limit, "offset": offset}
+    return read(_RECEIVED_REQUESTS[bool(offset)], params).mappings().all()
 
 
 def _friends_stmt(offset: bool):
@@ -211,10 +217,10 @@ def count_mutual_friends(caller_id: str, user_id: str) -> int:
     return read(_COUNT_MUTUAL, {"user_id": user_id, "caller_id": caller_id}, reader=True).scalar_one()
 
 
-def list_all_friends(user_id: str) -> list:
+def list_all_friends(user_id: str, limit: int, offset: int) -> list:
     friends = accepted_friend_ids_select(user_id).subquery("friends")
     stmt = select(*SUMMARY_COLUMNS).join(friends, friends.c.friend_id == User.user_id).order_by(*LIST_ORDER)
-    return read(stmt).mappings().all()
+    return read(_page(stmt, limit, offset)).mappings().all()
 
 
 def search_friends(user_id: str, kind: str, term: str, exact: bool, limit: int, offset: int) -> list:

@@ -18,6 +18,7 @@ from .schemas import (
     FRIEND_SEARCH_EXAMPLES,
     FRIENDSHIP_EXAMPLE,
     TERM_MAX_LENGTH,
+    AllFriendsPagingArgs,
     FriendEntrySchema,
     FriendRequestAcceptSchema,
     FriendRequestCreateSchema,
@@ -28,6 +29,7 @@ from .schemas import (
     FriendshipDeleteSchema,
     FriendshipSchema,
     MutualFriendsPagingArgs,
+    ReceivedRequestsPagingArgs,
 )
 
 # Full paths: these routes live under /users/id/... and /friendship/...
@@ -210,15 +212,18 @@ class FriendRequestWith(MethodView):
 @blp.route("/friendship/requests")
 class FriendRequests(MethodView):
     @auth_required
+    @blp.arguments(ReceivedRequestsPagingArgs, location="query")
     @blp.response(200, FriendRequestEntrySchema(many=True), example=FRIEND_REQUEST_EXAMPLES)
-    @errors(503)
-    def get(self):
+    @errors(400, 503)
+    def get(self, paging):
         """Pending requests received by the caller, newest first
 
         Each entry is the requester's summary with the time of the request. Order:
-        `requested_at` descending, then user id. Accepted ones leave this list.
+        `requested_at` descending, then user id. Accepted ones leave this list. `limit`
+        defaults to its maximum, 500: a client that sends no paging parameters gets the
+        whole list unless it holds more pending requests than that.
         """
-        return queries.list_received_requests(current_caller().user_id)
+        return queries.list_received_requests(current_caller().user_id, paging["limit"], paging["offset"])
 
     @auth_required
     @blp.arguments(FriendRequestCreateSchema, example={"user_id2": BOB})
@@ -334,11 +339,14 @@ class FriendSearchByName(MethodView):
 @blp.route("/friendship/all")
 class AllFriends(MethodView):
     @auth_required
+    @blp.arguments(AllFriendsPagingArgs, location="query")
     @blp.response(200, UserSummarySchema(many=True), example=USER_SUMMARY_EXAMPLES)
-    @errors(503)
-    def get(self):
+    @errors(400, 503)
+    def get(self, paging):
         """All accepted friends of the caller
 
-        The whole list in one answer, as summaries. Order: first name, last name, user id.
+        Summaries, ordered by first name, last name, user id. `limit` defaults to its
+        maximum, 1000: a client that sends no paging parameters gets the whole list unless
+        it has more friends than that.
         """
-        return queries.list_all_friends(current_caller().user_id)
+        return queries.list_all_friends(current_caller().user_id, paging["limit"], paging["offset"])

@@ -63,6 +63,14 @@ class FriendSearchEntrySchema(UserSummarySchema):
 FriendsPagingArgs = paging_schema(15, 100)
 MutualFriendsPagingArgs = paging_schema(15, 15)
 
+# The clients call these two lists without paging parameters and expect every row: the
+# defaults return whole lists of ordinary size in one page, and bound what one request
+# can make the database read and the service serialise.
+ALL_FRIENDS_DEFAULT_LIMIT = ALL_FRIENDS_MAX_LIMIT = 1000
+REQUESTS_DEFAULT_LIMIT = REQUESTS_MAX_LIMIT = 500
+AllFriendsPagingArgs = paging_schema(ALL_FRIENDS_DEFAULT_LIMIT, ALL_FRIENDS_MAX_LIMIT)
+ReceivedRequestsPagingArgs = paging_schema(REQUESTS_DEFAULT_LIMIT, REQUESTS_MAX_LIMIT)
+
 
 class FriendSearchArgsSchema(paging_schema(10, 15)):
     exact = QueryBoolean(load_default=False, metadata={"description": "Whole-field match instead of contains",

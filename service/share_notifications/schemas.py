@@ -1,7 +1,9 @@
 """Marshmallow schemas for share notifications (API.md §3 ShareReceived/ShareSent, §4.7)."""
 from __future__ import annotations
 
+import re
 import uuid
+from urllib.parse import urlsplit
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
@@ -22,13 +24,34 @@ SENT_DEFAULT_LIMIT = 10
 SENT_MAX_LIMIT = 100
 
 
+# Control characters are refused anywhere: browsers drop some of them (tab, newline)
+# while parsing, so the scheme they see could differ from the one checked here.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def validate_shared_url(url: str) -> None:
+    """An absolute http(s) URL with a host (API.md §8): the clients render it as a link,
+    so javascript:, data: and relative URLs are refused."""
+    scheme, _, _ = url.partition("://")
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        host = None
+    if scheme.lower() not in ("http", "https") or not host or _CONTROL_CHARACTERS.search(url):
+        raise ValidationError("Must be an absolute http or https URL.")
+
+
 class ShareCreateSchema(Schema):
     """Broadcast body; any sent_to is ignored (unknown fields are dropped)."""
 
     class Meta:
         unknown = EXCLUDE
 
-    url = fields.String(required=True, validate=validate.Length(min=1, max=URL_MAX_LENGTH))
+    url = fields.String(
+        required=True,
+        validate=[validate.Length(min=1, max=URL_MAX_LENGTH), validate_shared_url],
+        metadata={"description": "An absolute http or https URL"},
+    )
     title = fields.String(required=True, validate=validate.Length(max=TITLE_MAX_LENGTH))
 
 

@@ -45,6 +45,20 @@ class Conflict(ApiError):
     status = 409
 
 
+class Forbidden(ApiError):
+    status = 403
+
+
+def verified_email() -> str:
+    """The token's email, which is stored as the caller's only when Cognito says they own it
+    (API.md §8): where a pool lets users edit their email attribute, an unverified address
+    could be anyone's."""
+    caller = current_caller()
+    if not caller.email_verified:
+        raise Forbidden("Your email address is not verified: verify it with the sign-in provider, then retry")
+    return caller.email
+
+
 def split_ids(raw: str) -> list[str]:
     """Comma-separated ids: empty items ignored, duplicates dropped, input order kept."""
     ids = list(dict.fromkeys(part for part in raw.split(",") if part))
@@ -67,14 +81,16 @@ class Me(MethodView):
         the default allowed and denied domain lists, and the whole profile is returned.
         400 when the caller is already registered, 409 when another user has the token's
         email.
+        The token's `email_verified` claim must be true (403 otherwise, nothing stored).
         """
         caller = current_caller()
+        email = verified_email()
         if queries.get_user(caller.user_id) is not None:
             raise ApiError("User already registered")
-        if queries.email_taken_by_other(caller.email, caller.user_id):
+        if queries.email_taken_by_other(email, caller.user_id):
             raise Conflict("Email already used by another user")
         try:
-            user = queries.create_user(caller.user_id, caller.email, **args)
+            user = queries.create_user(caller.user_id, email, **args)
             db.session.commit()
         except IntegrityError:
             # Lost a race with a concurrent registration of the same user or email.
@@ -105,9 +121,10 @@ class Me(MethodView):
         Every editable field is required (a missing one is a 400); the id, `dob`, image
         fields and creation time cannot be changed here and are ignored if sent. The email
         is set from the token on every call: 409 when another user already has it.
+        The token's `email_verified` claim must be true (403 otherwise, nothing stored).
         """
         user = registered_caller()
-        email = current_caller().email
+        email = verified_email()
         if queries.email_taken_by_other(email, user.user_id):
             raise Conflict("Email already used by another user")
         try:

@@ -122,7 +122,8 @@ def test_friends_pagination(client, auth_headers, graph):
     page = client.get("/users/id/target/friends?limit=2&offset=2", headers=headers).get_json()
     assert [e["user_id"] for e in page] == ["ben", "ben-b"]
     assert client.get("/users/id/target/friends?offset=6", headers=headers).get_json() == []
-    assert client.get("/users/id/target/friends?offset=99999999999999999999", headers=headers).get_json() == []
+    assert client.get("/users/id/target/friends?offset=10000", headers=headers).get_json() == []
+    assert client.get("/users/id/target/friends?offset=10001", headers=headers).status_code == 400
     assert client.get("/users/id/target/mutual-friends?limit=1&offset=1", headers=headers).get_json()[0][
         "user_id"] == "dan"
     assert client.get("/users/id/target/mutual-friends?offset=2", headers=headers).get_json() == []

@@ -24,6 +24,6 @@ def test_401_before_validation_and_nothing_written(client, share_rows, method, p
 
 def test_expired_token_is_401(client, auth_headers, share_rows):
     headers = auth_headers("s", exp=1_000_000_000)
-    resp = client.post("/notifications/share", json={"url": "u", "title": "t"}, headers=headers)
+    resp = client.post("/notifications/share", json={"url": "https://e.co/", "title": "t"}, headers=headers)
     assert resp.status_code == 401
     assert share_rows() == (0, 0)

@@ -80,17 +80,18 @@ def test_body_as_text_plain_is_accepted(client, auth_headers, share_rows):
 
 def test_limits_are_inclusive_and_title_may_be_empty(client, auth_headers, sql):
     make_user("s")
-    for body in ({"url": "u" * 8192, "title": "t" * 2000}, {"url": "u", "title": ""}):
+    longest = "https://e.co/" + "u" * (8192 - len("https://e.co/"))
+    for body in ({"url": longest, "title": "t" * 2000}, {"url": "http://e", "title": ""}):
         assert client.post("/notifications/share", json=body, headers=auth_headers("s")).status_code == 200
     stored = sql("SELECT length(url), length(title) FROM share_notification_table ORDER BY 1 DESC").all()
-    assert [tuple(r) for r in stored] == [(8192, 2000), (1, 0)]
+    assert [tuple(r) for r in stored] == [(8192, 2000), (8, 0)]
 
 
 @pytest.mark.parametrize("body", [
     {"title": "t"},
     {"url": "https://example.com"},
     {"url": "", "title": "t"},
-    {"url": "u" * 8193, "title": "t"},
+    {"url": "https://e.co/" + "u" * (8193 - len("https://e.co/")), "title": "t"},
     {"url": "https://example.com", "title": "t" * 2001},
     {"url": 123, "title": "t"},
     {"url": "https://example.com", "title": None},
@@ -175,3 +176,40 @@ def test_fan_out_is_set_based(client, auth_headers, statements, sql):
 
     assert len(statements) == 1 and "INSERT INTO share_notification_seen_table" in statements[0]
     assert sql("SELECT count(*) FROM share_notification_seen_table").scalar() == 200
+
+
+NOT_HTTP_URLS = [
+    "javascript:alert(document.cookie)",
+    "JavaScript://example.com/%0Aalert(1)",
+    "data:text/html,<script>alert(1)</script>",
+    "vbscript:msgbox(1)",
+    "file:///etc/passwd",
+    "ftp://example.com/file",
+    "chrome-extension://abc/page.html",
+    "example.com/article",
+    "/relative/path",
+    "//example.com/protocol-relative",
+    "https:/example.com",
+    "https://",
+    "http://@/",
+    "http://[::1",
+    " https://example.com/leading-space",
+    "https://example.com/\ttab",
+    "java\nscript:alert(1)",
+]
+
+
+@pytest.mark.parametrize("url", NOT_HTTP_URLS)
+def test_url_must_be_absolute_http_or_https(client, auth_headers, share_rows, network, url):
+    resp = client.post("/notifications/share", json={"url": url, "title": "t"}, headers=auth_headers("s"))
+    assert resp.status_code == 400
+    assert resp.get_json()["message"] == "Invalid request: url: Must be an absolute http or https URL."
+    assert share_rows() == (0, 0)
+
+
+@pytest.mark.parametrize("url", ["http://example.com", "HTTPS://EXAMPLE.COM/A?b=c#d", "https://[::1]:8443/x",
+                                 "https://user@example.com/", "http://localhost"])
+def test_http_and_https_urls_are_shared(client, auth_headers, sql, network, url):
+    resp = client.post("/notifications/share", json={"url": url, "title": "t"}, headers=auth_headers("s"))
+    assert resp.status_code == 200, resp.get_json()
+    assert sql("SELECT url FROM share_notification_table").scalar() == url

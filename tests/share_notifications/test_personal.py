@@ -62,9 +62,12 @@ def test_recipient_sees_it_and_sender_lists_it_with_recipient_names(client, auth
     body(["f"]),
     body("s"),
     body("f", url=""),
-    body("f", url="u" * 8193),
+    body("f", url="https://e.co/" + "u" * (8193 - len("https://e.co/"))),
     body("f", title="t" * 2001),
     body("f", title=None),
+    body("f", url="javascript:alert(1)"),
+    body("f", url="data:text/html,<b>x</b>"),
+    body("f", url="example.com/p"),
     {"sent_to": "f", "url": "https://example.com/p"},
     [body("f")],
 ])
