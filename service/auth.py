@@ -1,11 +1,21 @@
-"""Cognito ID-token authentication (API.md §2): RS256 only, JWKS cached in memory."""
+"""Cognito ID-token authentication (API.md §2): RS256 only, JWKS cached in memory.
+
+The key set is read at start-up. A source that cannot serve a key set at all (an
+unsupported scheme, a missing file, an HTTP 4xx, a document without an RSA key) stops
+start-up with ConfigError naming COGNITO_JWKS_URL. A source that is only unreachable
+(network error, timeout, HTTP 5xx/408/429: Cognito briefly away) is logged as an error
+and start-up goes on: until a key set has loaded, token-protected endpoints answer 503
+with Retry-After (API.md §8), and the fetch is retried at most once per 10 s.
+"""
 from __future__ import annotations
 
 import functools
 import json
 import logging
+import math
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -17,6 +27,7 @@ from jose import jwk, jwt
 from jose.exceptions import JOSEError
 
 from .apidoc import TOKEN_REQUIRED_DOC
+from .config import ConfigError
 from .errors import ApiError
 
 log = logging.getLogger(__name__)
@@ -28,6 +39,22 @@ JWKS_FETCH_TIMEOUT = 3.0
 
 class Unauthorized(ApiError):
     status = 401
+
+
+class KeySetUnavailable(ApiError):
+    """No key has ever been loaded: the source has been unreachable since start-up. Not
+    the client's fault, and a 401 would make the clients sign their users out."""
+
+    status = 503
+
+    def __init__(self, retry_after: int):
+        super().__init__("Sign-in keys are temporarily unavailable, please retry",
+                         headers={"Retry-After": str(retry_after)})
+
+
+class KeySetUnusable(Exception):
+    """The JWKS source answered, or could be read, but cannot serve a key set: retrying
+    will not help (a configuration error)."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +78,26 @@ def fetch_jwks_document(url: str) -> dict:
         return json.load(resp)
 
 
+def _is_transient(exc: Exception) -> bool:
+    """A fetch error that may pass by itself (Cognito or the network briefly away)."""
+    if isinstance(exc, urllib.error.HTTPError):
+        return exc.code >= 500 or exc.code in (408, 429)
+    return isinstance(exc, (urllib.error.URLError, TimeoutError, ConnectionError))
+
+
+def _parse_keys(document) -> dict:
+    keys = {}
+    for entry in document.get("keys", []) if isinstance(document, dict) else []:
+        kid = entry.get("kid") if isinstance(entry, dict) else None
+        if not isinstance(kid, str) or entry.get("kty") != "RSA":
+            continue
+        try:
+            keys[kid] = jwk.construct(entry, "RS256")
+        except JOSEError:
+            log.warning("JWKS entry %s is not a usable RSA key", kid)
+    return keys
+
+
 class JwksCache:
     """Keys by kid; an unknown kid triggers at most one refetch per interval, so random
     kids cannot make us hammer Cognito."""
@@ -66,25 +113,54 @@ class JwksCache:
         self._last_fetch: float | None = None
         self._lock = threading.Lock()
         self.fetch_count = 0
+        # True once a fetch has brought at least one key; never false again.
+        self.loaded = False
 
-    def _refresh_locked(self) -> None:
+    def _fetch_keys(self) -> dict:
+        """One fetch: the keys, KeySetUnusable, or the transient error as it came."""
         self._last_fetch = self._clock()
         self.fetch_count += 1
         try:
             document = self._fetch(self.url)
-        except Exception as exc:  # keep the keys we had; log without the URL's query
-            log.error("JWKS fetch failed: %s", type(exc).__name__)
-            return
-        keys = {}
-        for entry in document.get("keys", []) if isinstance(document, dict) else []:
-            kid = entry.get("kid") if isinstance(entry, dict) else None
-            if not isinstance(kid, str) or entry.get("kty") != "RSA":
-                continue
-            try:
-                keys[kid] = jwk.construct(entry, "RS256")
-            except JOSEError:
-                log.warning("JWKS entry %s is not a usable RSA key", kid)
+        except Exception as exc:
+            if _is_transient(exc):
+                raise
+            reason = f"HTTP {exc.code}" if isinstance(exc, urllib.error.HTTPError) else type(exc).__name__
+            raise KeySetUnusable(f"cannot be read ({reason})") from None
+        keys = _parse_keys(document)
+        if not keys:
+            raise KeySetUnusable("holds no RSA key")
+        return keys
+
+    def _store(self, keys: dict) -> None:
         self._keys = keys
+        self.loaded = True
+
+    def load(self) -> None:
+        """The start-up fetch: KeySetUnusable when the source cannot serve a key set;
+        a transient failure is logged and left to the rate-limited refetch."""
+        with self._lock:
+            try:
+                self._store(self._fetch_keys())
+            except KeySetUnusable:
+                raise
+            except Exception as exc:
+                log.error("JWKS unreachable at start-up (%s): token-protected endpoints answer 503 "
+                          "until it loads, retried at most every %.0f s", type(exc).__name__, self._interval)
+
+    def _refresh_locked(self) -> None:
+        try:
+            self._store(self._fetch_keys())
+        except KeySetUnusable as exc:  # keep the keys we had; log without the URL
+            log.error("JWKS fetch failed: the key set %s", exc)
+        except Exception as exc:
+            log.error("JWKS fetch failed: %s", type(exc).__name__)
+
+    def retry_after(self) -> int:
+        """Whole seconds until the next fetch may run (at least 1)."""
+        last = self._last_fetch
+        remaining = self._interval if last is None else self._interval - (self._clock() - last)
+        return max(1, math.ceil(remaining))
 
     def get(self, kid: str):
         key = self._keys.get(kid)
@@ -142,6 +218,8 @@ class TokenVerifier:
             raise Unauthorized("Token has no key id")
         key = self.jwks.get(kid)
         if key is None:
+            if not self.jwks.loaded:
+                raise KeySetUnavailable(self.jwks.retry_after())
             raise Unauthorized("Token signed by an unknown key")
         try:
             claims = jwt.decode(
@@ -234,6 +312,10 @@ def init_auth(app, config) -> None:
         # The key set then comes from a local file; the verifier is the same.
         ensure_key(config.dev_sign_in_dir)
     jwks = JwksCache(config.jwks_url)
+    try:
+        jwks.load()
+    except KeySetUnusable as exc:
+        raise ConfigError(f"the key set at COGNITO_JWKS_URL (or the pool's default) {exc}") from None
     app.extensions["token_verifier"] = TokenVerifier(
         issuer=config.cognito_issuer, audience=config.cognito_app_client_id, jwks=jwks
     )

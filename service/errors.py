@@ -16,11 +16,12 @@ class ApiError(Exception):
 
     status = 400
 
-    def __init__(self, message: str, status: int | None = None):
+    def __init__(self, message: str, status: int | None = None, headers: dict | None = None):
         super().__init__(message)
         self.message = message
         if status is not None:
             self.status = status
+        self.headers = headers or {}
 
 
 def _flatten(errors, prefix="") -> list[str]:
@@ -71,7 +72,9 @@ def handle_http_exception(exc: HTTPException):
 
 
 def handle_api_error(exc: ApiError):
-    headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'} if exc.status == 401 else None
+    headers = dict(exc.headers)
+    if exc.status == 401:
+        headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
     return error_response(exc.status, exc.message, headers=headers)
 
 

@@ -10,6 +10,8 @@ class JwksServer:
     def __init__(self, *keys):
         self.keys = list(keys)
         self.fetches = 0
+        # Any other status answers that status with an empty body (an outage, a wrong URL).
+        self.status = 200
         self._closed = False
         self._lock = threading.Lock()
         owner = self
@@ -18,8 +20,9 @@ class JwksServer:
             def do_GET(self):  # noqa: N802 (http.server API)
                 with owner._lock:
                     owner.fetches += 1
-                    body = json.dumps({"keys": [k.public_jwk() for k in owner.keys]}).encode()
-                self.send_response(200)
+                    status = owner.status
+                    body = json.dumps({"keys": [k.public_jwk() for k in owner.keys]}).encode() if status == 200 else b""
+                self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()

@@ -24,6 +24,7 @@ from schemathesis.core.failures import FailureGroup
 from schemathesis.openapi.checks import UndefinedStatusCode
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    negative_data_rejection,
     response_schema_conformance,
     status_code_conformance,
 )
@@ -51,8 +52,10 @@ def body_has_message(ctx, response, case):
             f"{response.status_code} body lacks a message: {body!r}")
 
 
+# Positive and negative data (schemathesis' default modes); negative_data_rejection makes the
+# negative phase count: data that violates the spec must be answered with a 4xx.
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
-          body_has_message]
+          body_has_message, negative_data_rejection]
 
 
 @pytest.fixture(scope="module")
