@@ -1,11 +1,11 @@
-"""share_notification_table (one row per share) and share_notification_seen_table
-(one row per recipient; seen_at NULL = unseen)."""
+"""share_notification_table (one row per share), share_notification_seen_table (one row per
+recipient; seen_at NULL = unseen) and this service's own share_idempotency_key."""
 from __future__ import annotations
 
 import datetime as dt
 import uuid
 
-from sqlalchemy import DateTime, ForeignKey, Index, String, Uuid, text
+from sqlalchemy import DateTime, ForeignKey, Index, PrimaryKeyConstraint, String, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -51,3 +51,21 @@ class ShareNotificationSeen(db.Model):
     )
     user_id: Mapped[str] = mapped_column(String, ForeignKey("user_table.user_id"), primary_key=True)
     seen_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=False), nullable=True)
+
+
+class ShareIdempotencyKey(db.Model):
+    """The first answer to a share request sent with an Idempotency-Key (migration 0009):
+    this service's own table, not one of the four shared ones."""
+
+    __tablename__ = "share_idempotency_key"
+    __table_args__ = (
+        PrimaryKeyConstraint("user_id", "key", name="pk_share_idempotency_key"),
+        Index("ix_share_idempotency_key_created_at", "created_at"),
+    )
+
+    user_id: Mapped[str] = mapped_column(String, nullable=False)
+    key: Mapped[str] = mapped_column(String(128), nullable=False)
+    # sha256 (hex) of what the request asked for: a reused key with another body is a 409.
+    fingerprint: Mapped[str] = mapped_column(String(64), nullable=False)
+    event_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=False), nullable=False)

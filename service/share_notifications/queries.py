@@ -5,22 +5,25 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import (
-    Text, Uuid, bindparam, cast, func, insert, literal_column, null, select, true, update,
+    Text, Uuid, bindparam, cast, func, insert, literal_column, null, select, text, true, update,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from ..database import read, write
 from ..friendships.queries import accepted_friend_ids_select
 from ..timeutil import utcnow
 from ..users.models import User
-from .models import ShareNotification, ShareNotificationSeen
+from .models import ShareIdempotencyKey, ShareNotification, ShareNotificationSeen
 
 notifications = ShareNotification.__table__
 seen = ShareNotificationSeen.__table__
+idempotency_keys = ShareIdempotencyKey.__table__
 
 
-def _insert_notification(sender_id: str, url: str, title: str, sent_to: str | None) -> uuid.UUID:
+def _insert_notification(sender_id: str, url: str, title: str, sent_to: str | None,
+                         event_id: uuid.UUID | None = None) -> uuid.UUID:
     # Id and time made here, in UTC, so neither depends on the DB session's time zone.
-    event_id = uuid.uuid4()
+    event_id = event_id or uuid.uuid4()
     write(
         insert(notifications).values(
             event_id=event_id, user_id=sender_id, sent_at=utcnow(), url=url, title=title, sent_to=sent_to
@@ -68,16 +71,17 @@ def _broadcast_stmt():
 _BROADCAST = _broadcast_stmt()
 
 
-def create_broadcast(sender_id: str, url: str, title: str) -> uuid.UUID | None:
+def create_broadcast(sender_id: str, url: str, title: str, event_id: uuid.UUID | None = None) -> uuid.UUID | None:
     """One notification plus one unseen recipient row per accepted friend, in one
     statement; None when the sender is not registered (nothing written)."""
-    event_id = uuid.uuid4()
+    event_id = event_id or uuid.uuid4()
     params = {"sender_id": sender_id, "event_id": str(event_id), "sent_at": utcnow(), "url": url, "title": title}
     return event_id if write(_BROADCAST, params).first() is not None else None
 
 
-def create_personal_share(sender_id: str, sent_to: str, url: str, title: str) -> uuid.UUID:
-    event_id = _insert_notification(sender_id, url, title, sent_to=sent_to)
+def create_personal_share(sender_id: str, sent_to: str, url: str, title: str,
+                          event_id: uuid.UUID | None = None) -> uuid.UUID:
+    event_id = _insert_notification(sender_id, url, title, sent_to=sent_to, event_id=event_id)
     write(insert(seen).values(event_id=event_id, user_id=sent_to, seen_at=None))
     return event_id
 
@@ -178,3 +182,49 @@ def list_sent(user_id: str, limit: int, offset: int):
     """ShareSent rows created by user_id, newest first, with unseen counts in the same statement."""
     params = {"user_id": user_id, "limit": limit, "offset": offset}
     return read(_SENT, params).mappings().all()
+
+
+# --- Idempotency keys (this service's own table; service/share_notifications/idempotency.py) ---
+
+def insert_idempotency_key(user_id: str, key: str, fingerprint: str, event_id: uuid.UUID, now) -> bool:
+    """True when the row was inserted; False when the key exists (after waiting for a
+    concurrent transaction that holds it to end)."""
+    stmt = (
+        pg_insert(idempotency_keys)
+        .values(user_id=user_id, key=key, fingerprint=fingerprint, event_id=event_id, created_at=now)
+        .on_conflict_do_nothing()
+        .returning(idempotency_keys.c.event_id)
+    )
+    return write(stmt).first() is not None
+
+
+def lock_idempotency_key(user_id: str, key: str):
+    """The key's row (fingerprint, event_id, created_at), locked until the transaction ends."""
+    stmt = (
+        select(idempotency_keys.c.fingerprint, idempotency_keys.c.event_id, idempotency_keys.c.created_at)
+        .where(idempotency_keys.c.user_id == user_id, idempotency_keys.c.key == key)
+        .with_for_update()
+    )
+    return read(stmt).first()
+
+
+def renew_idempotency_key(user_id: str, key: str, fingerprint: str, event_id: uuid.UUID, now) -> None:
+    """Reuse an expired key's row for a new request."""
+    write(
+        update(idempotency_keys)
+        .where(idempotency_keys.c.user_id == user_id, idempotency_keys.c.key == key)
+        .values(fingerprint=fingerprint, event_id=event_id, created_at=now)
+    )
+
+
+_DELETE_EXPIRED_KEYS = text(
+    "DELETE FROM share_idempotency_key WHERE (user_id, key) IN ("
+    " SELECT user_id, key FROM share_idempotency_key WHERE created_at <= :cutoff"
+    " ORDER BY created_at LIMIT :batch FOR UPDATE SKIP LOCKED)"
+)
+
+
+def delete_expired_idempotency_keys(connection, cutoff, batch: int) -> int:
+    """Delete up to `batch` rows created at or before cutoff, skipping rows a request holds
+    locked (so the cleanup never waits on a request, nor a request long on the cleanup)."""
+    return connection.execute(_DELETE_EXPIRED_KEYS, {"cutoff": cutoff, "batch": batch}).rowcount

@@ -2,6 +2,8 @@
 (API.md §4.7, §5.6)."""
 from __future__ import annotations
 
+import uuid
+
 from flask import jsonify
 from flask.views import MethodView
 from sqlalchemy.exc import IntegrityError
@@ -13,7 +15,7 @@ from ..friendships.queries import are_friends
 from ..apidoc import EVENT_ID, errors
 from ..http import Blueprint, SuccessSchema, json_body
 from ..users.access import NotFound, require_registered, require_user_exists
-from . import queries
+from . import idempotency, queries
 from .schemas import (
     PERSONAL_SHARE_CREATE_EXAMPLE,
     READ_BODY_DOC,
@@ -47,33 +49,58 @@ class Forbidden(ApiError):
     status = 403
 
 
+def _claimed(operation: str, args: dict, event_id: uuid.UUID) -> tuple[str | None, uuid.UUID | None]:
+    """(key, event id to replay): without an Idempotency-Key (None, None); with one, the
+    key claimed for event_id (replay None: go on and create it) or the first answer's id."""
+    key = idempotency.request_key()
+    if key is None:
+        return None, None
+    fingerprint = idempotency.fingerprint(operation, args)
+    return key, idempotency.claim(current_caller().user_id, key, fingerprint, event_id)
+
+
+def _created(key: str | None, event_id: uuid.UUID):
+    response = jsonify(str(event_id))
+    return idempotency.clean_up_after(response) if key is not None else response
+
+
 @blp.route("")
 class Shares(MethodView):
     @auth_required
     @blp.arguments(ShareCreateSchema, example=SHARE_CREATE_EXAMPLE)
     @blp.response(200, EVENT_ID_DOC, example=EVENT_ID)
-    @errors(400, 404, 413, 503)
+    @errors(400, 404, 409, 413, 503)
+    @blp.doc(parameters=[idempotency.HEADER_DOC])
     def post(self, args):
         """Share a page with every accepted friend; returns the new event id
 
         Answers the new event id as a JSON string. Every user who is the caller's accepted
         friend at this moment gets it as unread; later friends do not, and zero friends is
         fine. `sent_to` is ignored here. 404 when the caller is not registered.
+        `url` must be an absolute http or https URL (400 otherwise). With an `Idempotency-Key`,
+        a retry returns the first event id and creates nothing; 409 when the key was used
+        for a different request.
         """
         caller_id = current_caller().user_id
-        try:
-            event_id = queries.create_broadcast(caller_id, args["url"], args["title"])
-        except IntegrityError as exc:
-            # A friend's account was deleted while the fan-out ran (their recipient row lost
-            # its user): the next try no longer counts them among the friends.
-            if getattr(exc.orig, "pgcode", None) != FOREIGN_KEY_VIOLATION:
-                raise
-            db.session.rollback()
-            event_id = queries.create_broadcast(caller_id, args["url"], args["title"])
-        if event_id is None:
+        event_id = uuid.uuid4()
+        for last_try in (False, True):
+            key, replayed = _claimed("share", args, event_id)
+            if replayed is not None:
+                return jsonify(str(replayed))
+            try:
+                created = queries.create_broadcast(caller_id, args["url"], args["title"], event_id)
+                break
+            except IntegrityError as exc:
+                # A friend's account was deleted while the fan-out ran (their recipient row lost
+                # its user): the next try no longer counts them among the friends. The rollback
+                # releases the Idempotency-Key's row too, so the next try claims it again.
+                if last_try or getattr(exc.orig, "pgcode", None) != FOREIGN_KEY_VIOLATION:
+                    raise
+                db.session.rollback()
+        if created is None:
             raise NotFound("User not found")
         db.session.commit()
-        return jsonify(str(event_id))
+        return _created(key, event_id)
 
     @auth_required
     @blp.arguments(ReceivedArgsSchema, location="query")
@@ -100,25 +127,33 @@ class PersonalShare(MethodView):
     @auth_required
     @blp.arguments(PersonalShareCreateSchema, example=PERSONAL_SHARE_CREATE_EXAMPLE)
     @blp.response(200, EVENT_ID_DOC, example=EVENT_ID)
-    @errors(400, 403, 404, 413, 503)
+    @errors(400, 403, 404, 409, 413, 503)
+    @blp.doc(parameters=[idempotency.HEADER_DOC])
     def post(self, args):
         """Share a page with one accepted friend; returns the new event id
 
         Answers the new event id as a JSON string; `sent_to` gets it as unread. 400 when
         `sent_to` is the caller; 404 when the caller is not registered or `sent_to` does not
         exist; 403 when `sent_to` is not the caller's accepted friend.
+        `url` must be an absolute http or https URL (400 otherwise). With an `Idempotency-Key`,
+        a retry returns the first event id and creates nothing; 409 when the key was used
+        for a different request.
         """
         caller_id = current_caller().user_id
         sent_to = args["sent_to"]
         if sent_to == caller_id:
             raise ApiError("Cannot share with yourself")
+        event_id = uuid.uuid4()
+        key, replayed = _claimed("share/personal", args, event_id)
+        if replayed is not None:
+            return jsonify(str(replayed))
         require_registered()
         require_user_exists(sent_to, "Recipient not found")
         if not are_friends(caller_id, sent_to):
             raise Forbidden("You can only share with an accepted friend")
-        event_id = queries.create_personal_share(caller_id, sent_to, args["url"], args["title"])
+        queries.create_personal_share(caller_id, sent_to, args["url"], args["title"], event_id)
         db.session.commit()
-        return jsonify(str(event_id))
+        return _created(key, event_id)
 
 
 @blp.route("/read")

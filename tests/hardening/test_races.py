@@ -241,3 +241,41 @@ def test_broadcasts_racing_friendship_changes(race_app, signer, database):
     assert after.status_code == 200
     assert database("SELECT user_id FROM share_notification_seen_table WHERE event_id = CAST(:e AS uuid)",
                     e=after.get_json()) == [("cat",)]
+
+
+def test_concurrent_retries_with_one_key_create_one_notification(race_app, signer, database):
+    """A client retrying after timeouts: 50 requests with one Idempotency-Key at once. The
+    key's row serialises them: one notification, every answer its event id."""
+    register(race_app, signer, "ann", "bob", "cat")
+    befriend(race_app, signer, "ann", "bob")
+    befriend(race_app, signer, "ann", "cat")
+    headers = {**signer.headers("ann"), "Idempotency-Key": "retry-after-timeout"}
+    body = {"url": "https://example.com/once", "title": "Once"}
+    results = hammer(race_app, [lambda c: c.post("/notifications/share", headers=headers, json=body)] * N)
+    assert_clean(results, {200})
+    (event_id,) = {answer for _, answer in results}
+    rows = database("SELECT n.event_id::text, array_agg(s.user_id ORDER BY s.user_id) FROM share_notification_table n "
+                    "JOIN share_notification_seen_table s USING (event_id) GROUP BY n.event_id")
+    assert rows == [(event_id, ["bob", "cat"])]
+    assert database("SELECT user_id, key, event_id::text FROM share_idempotency_key") == [
+        ("ann", "retry-after-timeout", event_id)]
+
+
+def test_concurrent_personal_retries_and_a_conflicting_body(race_app, signer, database):
+    """Half the requests with one body, half with another, one key: exactly one notification;
+    the requests with the winner's body answer its event id, the others 409."""
+    register(race_app, signer, "ann", "bob")
+    befriend(race_app, signer, "ann", "bob")
+    headers = {**signer.headers("ann"), "Idempotency-Key": "k"}
+    bodies = [{"sent_to": "bob", "url": "https://example.com/1", "title": "1"},
+              {"sent_to": "bob", "url": "https://example.com/2", "title": "2"}]
+    calls = [lambda c, b=b: c.post("/notifications/share/personal", headers=headers, json=b) for b in bodies] * (N // 2)
+    results = hammer(race_app, calls)
+    assert_clean(results, {200, 409})
+    ((event_id, url),) = database("SELECT event_id::text, url FROM share_notification_table")
+    winner = url[-1]
+    for i, (status, answer) in enumerate(results):
+        same_body = bodies[i % 2]["title"] == winner
+        assert (status, answer if same_body else answer["message"]) == (
+            (200, event_id) if same_body else (409, "This Idempotency-Key was already used for a different request"))
+    assert database("SELECT user_id, event_id::text FROM share_notification_seen_table") == [("bob", event_id)]
