@@ -45,7 +45,9 @@ HEADER_DOC = {
         "within 24 hours) returns the first answer's event id and creates nothing; the same "
         "key with a different request is 409. Only successful answers are remembered."
     ),
-    "schema": {"type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[ -~]+$"},
+    # No "pattern": a value that breaks it is rarely a sendable header value, so a fuzzer's
+    # negative phase spins trying to draw one. The description states the rule (400 otherwise).
+    "schema": {"type": "string", "minLength": 1, "maxLength": 128},
 }
 
 

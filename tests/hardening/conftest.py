@@ -15,6 +15,8 @@ from service import create_app
 from service.config import Config
 from tokens import CLIENT_ID, POOL_ID, REGION
 
+from .jwks_server import JwksServer
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 GUNICORN = os.path.join(os.path.dirname(sys.executable), "gunicorn")
 
@@ -151,3 +153,20 @@ def gunicorn_factory(tmp_path):
     for server in started:
         if server.proc.poll() is None:
             server.stop()
+
+
+class FakeClock:
+    """A clock tests step by hand, for code that takes one (no sleeping through intervals)."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture()
+def jwks_server(signing_key):
+    server = JwksServer(signing_key)
+    yield server
+    server.close()

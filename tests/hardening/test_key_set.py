@@ -14,26 +14,10 @@ from service.auth import JwksCache, TokenVerifier
 from service.config import ConfigError
 from tokens import CLIENT_ID, ISSUER, claims_for, sign
 
-from .conftest import free_port, make_config
-from .jwks_server import JwksServer
+from .conftest import FakeClock, free_port, make_config
 
 PROTECTED = "/domains/share/warnings"  # needs a token, touches no database
 UNAVAILABLE = "Sign-in keys are temporarily unavailable, please retry"
-
-
-class FakeClock:
-    def __init__(self):
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture()
-def jwks_server(signing_key):
-    server = JwksServer(signing_key)
-    yield server
-    server.close()
 
 
 def app_with_jwks(database_url, jwks_url):

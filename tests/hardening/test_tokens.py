@@ -16,7 +16,7 @@ from service.auth import JwksCache, TokenVerifier, fetch_jwks_document
 from tokens import CLIENT_ID, ISSUER, claims_for, sign
 from tokens import TestKey as SigningKey  # renamed so pytest does not try to collect it
 
-from .jwks_server import JwksServer
+from .conftest import FakeClock
 
 PROTECTED = "/domains/share/warnings"
 
@@ -206,21 +206,6 @@ def test_cached_verification_still_expires(app, client, signing_key, monkeypatch
 
 
 # --- JWKS fetching -----------------------------------------------------------------
-
-
-class FakeClock:
-    def __init__(self):
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture()
-def jwks_server(signing_key):
-    server = JwksServer(signing_key)
-    yield server
-    server.close()
 
 
 @pytest.fixture()
