@@ -95,6 +95,8 @@ def refuse_unstorable_path_and_query():
     """before_request: a path or query value PostgreSQL text cannot hold (NUL, a lone
     surrogate) is a 400 before any database work. A route that needs a token
     authenticates first, keeping the order of API.md §1 (401 before 400)."""
+    if request.routing_exception is not None:
+        return  # 404 or 405 comes first
     for value in (*(request.view_args or {}).values(), *request.args.keys(), *request.args.values()):
         if isinstance(value, str) and (reason := unstorable_text(value)):
             break

@@ -51,10 +51,6 @@ HEADER_DOC = {
 }
 
 
-class Conflict(ApiError):
-    status = 409
-
-
 def request_key() -> str | None:
     """The request's Idempotency-Key, None without one, 400 when malformed."""
     key = request.headers.get(HEADER)
@@ -88,7 +84,7 @@ def claim(user_id: str, key: str, request_fingerprint: str, event_id: uuid.UUID)
             queries.renew_idempotency_key(user_id, key, request_fingerprint, event_id, now)
             return None
         if row.fingerprint != request_fingerprint:
-            raise Conflict(f"This {HEADER} was already used for a different request")
+            raise ApiError(f"This {HEADER} was already used for a different request", 409)
         return row.event_id
     raise ApiError("Service temporarily unavailable, please retry", 503, headers={"Retry-After": "1"})
 

@@ -45,17 +45,13 @@ class Conflict(ApiError):
     status = 409
 
 
-class Forbidden(ApiError):
-    status = 403
-
-
 def verified_email() -> str:
     """The token's email, which is stored as the caller's only when Cognito says they own it
     (API.md §8): where a pool lets users edit their email attribute, an unverified address
     could be anyone's."""
     caller = current_caller()
     if not caller.email_verified:
-        raise Forbidden("Your email address is not verified: verify it with the sign-in provider, then retry")
+        raise ApiError("Your email address is not verified: verify it with the sign-in provider, then retry", 403)
     return caller.email
 
 

@@ -174,3 +174,8 @@ def test_crafted_input_is_refused_before_any_database_work(app_without_database,
     assert_400(client.get("/users/id/a%00b"), "NUL")
     assert_400(client.get("/friendship/all?offset=%00", headers=headers))
     assert_400(client.get(f"/friendship/search/name/x?offset={HUGE_INT}", headers=headers), "offset")
+
+
+def test_unknown_paths_and_methods_stay_404_and_405(client):
+    assert client.get("/no/such/path?q=%00").status_code == 404
+    assert client.patch("/users/id/a%00b").status_code == 405
