@@ -68,7 +68,7 @@ class Me(MethodView):
     @auth_required
     @blp.arguments(UserCreateSchema, example=USER_CREATE_EXAMPLE)
     @blp.response(200, UserPrivateSchema, example=USER_PRIVATE_EXAMPLE)
-    @errors(400, 409, 413, 503)
+    @errors(400, 403, 409, 413, 503)
     def post(self, args):
         """Register the caller (user_id and email come from the token)
 
@@ -110,7 +110,7 @@ class Me(MethodView):
     @auth_required
     @blp.arguments(UserUpdateSchema, example=USER_UPDATE_EXAMPLE)
     @blp.response(200, UserPrivateSchema, example=USER_PRIVATE_EXAMPLE)
-    @errors(400, 404, 409, 413, 503)
+    @errors(400, 403, 404, 409, 413, 503)
     def put(self, args):
         """Replace the caller's editable profile fields; email is re-read from the token
 
