@@ -87,9 +87,7 @@ def errors(*statuses: int):
     return Blueprint.doc(responses={status: error_ref(status) for status in statuses})
 
 
-# 503 also when the sign-in key set has never loaded (service/auth.py: Cognito unreachable
-# since start-up); the path and query checks of service/http.py answer 400 before any route.
-TOKEN_REQUIRED_DOC = {"security": [{"bearerAuth": []}], "responses": {401: error_ref(401), 503: error_ref(503)}}
+TOKEN_REQUIRED_DOC = {"security": [{"bearerAuth": []}], "responses": {401: error_ref(401)}}
 
 INFO_DESCRIPTION = f"""\
 PageNow's user service: profiles, friendships, user search and the pages users share with

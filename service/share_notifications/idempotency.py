@@ -48,6 +48,7 @@ HEADER_DOC = {
     # No "pattern": a value that breaks it is rarely a sendable header value, so a fuzzer's
     # negative phase spins trying to draw one. The description states the rule (400 otherwise).
     "schema": {"type": "string", "minLength": 1, "maxLength": 128},
+    "example": "share-7f3c9a2e",
 }
 
 

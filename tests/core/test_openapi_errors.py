@@ -252,10 +252,20 @@ def test_documented_403_409_and_502_are_answered(request, live_app, live_client,
     assert_error(response, status, label)
 
 
+# Provoked by a token claim or a request header these cases do not build; answered in the
+# named tests (which also check the documentation).
+ANSWERED_ELSEWHERE = {
+    ("POST /users/me", 403): "tests/hardening/test_email_verified.py",
+    ("PUT /users/me", 403): "tests/hardening/test_email_verified.py",
+    ("POST /notifications/share", 409): "tests/hardening/test_idempotency.py",
+    ("POST /notifications/share/personal", 409): "tests/hardening/test_idempotency.py",
+}
+
+
 def test_every_documented_403_409_and_502_has_a_case_above(spec):
     documented = {(label, status) for label, *_, errors in documented_operations(spec)
                   for status in errors if status in (403, 409, 502)}
-    assert documented == set(STATEFUL)
+    assert documented == set(STATEFUL) | set(ANSWERED_ELSEWHERE)
 
 
 @pytest.fixture()

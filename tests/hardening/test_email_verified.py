@@ -75,3 +75,9 @@ def test_other_endpoints_ignore_the_claim(client, auth_headers, sql):
     assert client.post("/friendship/requests", json={"user_id2": "bob"}, headers=unverified).status_code == 200
     assert client.post("/notifications/share", json={"url": "https://e.com/", "title": "t"},
                        headers=unverified).status_code == 200
+
+
+def test_the_spec_documents_the_403(client):
+    spec = client.get("/openapi.json").get_json()
+    assert "403" in spec["paths"]["/users/me"]["post"]["responses"]
+    assert "403" in spec["paths"]["/users/me"]["put"]["responses"]

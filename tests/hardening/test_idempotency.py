@@ -176,6 +176,7 @@ def test_the_spec_documents_the_header(client):
         assert (header["name"], header["required"]) == ("Idempotency-Key", False)
         assert header["schema"] == {"type": "string", "minLength": 1, "maxLength": 128}
         assert "1-128 printable ASCII characters" in header["description"]
+        assert "409" in spec["paths"][path]["post"]["responses"]
 
 
 # --- cleanup, with real commits ------------------------------------------------------------------
