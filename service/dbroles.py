@@ -33,7 +33,7 @@ TABLE_PRIVILEGES: dict[str, tuple[str, ...]] = {
     "user_search_trigram": ("SELECT",),
     # This service's record of image objects a deleted account left (service/accounts).
     "profile_image_deletion": ("SELECT", "INSERT", "UPDATE", "DELETE"),
-    # This service's Idempotency-Keys of share requests (migration 0009); the service also
+    # This service's Idempotency-Keys of share requests (migration 0010); the service also
     # deletes expired ones.
     "share_idempotency_key": ("SELECT", "INSERT", "UPDATE", "DELETE"),
 }

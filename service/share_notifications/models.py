@@ -54,7 +54,7 @@ class ShareNotificationSeen(db.Model):
 
 
 class ShareIdempotencyKey(db.Model):
-    """The first answer to a share request sent with an Idempotency-Key (migration 0009):
+    """The first answer to a share request sent with an Idempotency-Key (migration 0010):
     this service's own table, not one of the four shared ones."""
 
     __tablename__ = "share_idempotency_key"

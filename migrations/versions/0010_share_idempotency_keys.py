@@ -8,15 +8,15 @@ read it, and it is not one of the four shared tables. Rows older than 24 hours a
 longer honoured and are deleted in small batches (service/share_notifications/idempotency.py),
 by created_at.
 
-Revision ID: 0009_share_idempotency_keys
-Revises: 0008_account_deletion
+Revision ID: 0010_share_idempotency_keys
+Revises: 0009_search_as_typed
 Create Date: 2026-12-03
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009_share_idempotency_keys"
-down_revision = "0008_account_deletion"
+revision = "0010_share_idempotency_keys"
+down_revision = "0009_search_as_typed"
 branch_labels = None
 depends_on = None
 
