@@ -8,18 +8,20 @@ from flask import Flask, request
 
 from .config import Config
 from .extensions import api, db, migrate
-from .flaskapp import PageNowFlask
+
+LOG_HANDLER_NAME = "pagenow"
 
 
 def create_app(config: Config | None = None) -> Flask:
     config = config or Config.from_env()
-    app = PageNowFlask(__name__)
+    app = Flask(__name__)
     configure_logging(config)
     configure_flask(app, config)
     init_extensions(app, config)
-    register_blueprints(app)
-    register_http_conventions(app)
+    # Hooks run in the order they are registered: request id and size guards first.
     register_operational_hooks(app, config)
+    register_http_conventions(app)
+    register_blueprints(app)
     register_commands(app)
     return app
 
@@ -52,10 +54,10 @@ def register_commands(app: Flask) -> None:
 
 def configure_logging(config: Config) -> None:
     root = logging.getLogger()
-    if not any(getattr(h, "_pagenow", False) for h in root.handlers):
+    if not any(h.get_name() == LOG_HANDLER_NAME for h in root.handlers):
         handler = logging.StreamHandler(sys.stdout)
+        handler.set_name(LOG_HANDLER_NAME)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        handler._pagenow = True
         root.addHandler(handler)
     root.setLevel(config.log_level)
 
@@ -181,11 +183,10 @@ def register_http_conventions(app: Flask) -> None:
 
     @app.after_request
     def add_cors_headers(response):
-        req = request._get_current_object()  # one context lookup, not three
-        origin = req.environ.get("HTTP_ORIGIN")
+        origin = request.headers.get("Origin")
         response.headers["Access-Control-Allow-Origin"] = origin or "*"
         if origin:
             response.headers.add("Vary", "Origin")
-        if req.method == "OPTIONS":
+        if request.method == "OPTIONS":
             response.headers.update(CORS_HEADERS)
         return response

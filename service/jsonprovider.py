@@ -1,4 +1,4 @@
-"""orjson for responses: faster than the stdlib encoder on list endpoints."""
+"""orjson for JSON responses (error bodies, jsonify): faster than the standard library's encoder."""
 from __future__ import annotations
 
 import json
@@ -13,9 +13,3 @@ class OrjsonProvider(JSONProvider):
 
     def loads(self, s, **kwargs):
         return json.loads(s)
-
-    def response(self, *args, **kwargs):
-        obj = self._prepare_response_obj(args, kwargs)
-        return self._app.response_class(
-            orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS), mimetype="application/json"
-        )

@@ -45,7 +45,6 @@ def refuse_oversized_chunked_body():
 
 
 def init_limits(app: Flask) -> None:
-    funcs = app.before_request_funcs.setdefault(None, [])
-    # Right after the request id hook (if any), before preflight or routing-dependent work.
-    position = min(1, len(funcs))
-    funcs[position:position] = [refuse_long_request_target, refuse_oversized_chunked_body]
+    """Registered right after the request id hook, before preflight or routing-dependent work."""
+    app.before_request(refuse_long_request_target)
+    app.before_request(refuse_oversized_chunked_body)

@@ -9,12 +9,13 @@ worker then writes its samples there and /metrics aggregates all of them.
 """
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
-import random
 import re
 import sys
 import time
+import uuid
 
 import orjson
 from flask import Flask, Response, g, request
@@ -22,14 +23,13 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, G
 from sqlalchemy import event
 
 REQUEST_ID_HEADER = "X-Request-ID"
-_REQUEST_ID_ENVIRON_KEY = "HTTP_" + REQUEST_ID_HEADER.upper().replace("-", "_")  # as WSGI names it
 # Echo a caller's id only when it is short and boring; anything else could forge log lines.
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 _KNOWN_METHODS = frozenset({"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"})
 UNMATCHED = "<unmatched>"
 
 access_log = logging.getLogger("pagenow.access")
-_BARE = logging.Formatter("%(message)s")
+ACCESS_HANDLER_NAME = "pagenow.access"
 
 
 def _multiproc_dir() -> str | None:
@@ -63,19 +63,11 @@ class _Metrics:
             "pagenow_db_pool_connections_max", "Pool size plus overflow: the most connections the pool may open",
             ["pool"], registry=self.registry, multiprocess_mode="livesum",
         )
-        self._request_children: dict = {}
 
     def record_request(self, method: str, endpoint: str, status: int, elapsed: float) -> None:
-        # labels() validates and looks up its arguments on every call; the children for a
-        # (method, template, status) are looked up once. Bounded: templates, seven methods
-        # and "OTHER", and the status codes the app answers.
-        key = (method, endpoint, status)
-        children = self._request_children.get(key)
-        if children is None:
-            children = (self.requests.labels(method, endpoint, str(status)), self.latency.labels(method, endpoint))
-            self._request_children[key] = children
-        children[0].inc()
-        children[1].observe(elapsed)
+        # Bounded labels: route templates, seven methods and "OTHER", the statuses the app answers.
+        self.requests.labels(method, endpoint, str(status)).inc()
+        self.latency.labels(method, endpoint).observe(elapsed)
 
 
 _metrics: _Metrics | None = None
@@ -88,77 +80,22 @@ def metrics() -> _Metrics:
     return _metrics
 
 
-class _LineWriter(logging.Handler):
-    """Writes each record as one line with a single os.write on standard output.
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: the time in UTC, the message as "event", and the fields the
+    caller passed as extra={"fields": {...}}."""
 
-    A line shorter than PIPE_BUF reaches a pipe whole even when several threads and worker
-    processes write at once, so the handler needs neither its lock (request threads queued
-    behind one another's write) nor a buffer flush per line.
-    """
-
-    def __init__(self, fd: int):
-        super().__init__()
-        self.fd = fd
-
-    def handle(self, record):
-        if self.filter(record):
-            self.emit(record)
-        return True
-
-    def emit(self, record):
-        try:
-            self.write_line(self.format(record))
-        except Exception:
-            self.handleError(record)
-
-    def write_line(self, line: str) -> None:
-        data = (line + "\n").encode()
-        while data:
-            data = data[os.write(self.fd, data):]
-
-
-def _json_access_handler() -> logging.Handler:
-    try:
-        handler = _LineWriter(sys.stdout.fileno())
-    except (AttributeError, OSError, ValueError):  # stdout replaced by an object without a descriptor
-        handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(_BARE)
-    handler._pagenow_access = True
-    return handler
-
-
-def _direct_writer() -> _LineWriter | None:
-    """The access log's handler when it is this module's line writer alone, at its bare
-    format, with no filter and no propagation: then a line can go straight to it without a
-    LogRecord (whose creation, caller lookup and dispatch cost more than the line itself).
-    Anything else (a capture in the tests, a handler added by an operator, a raised level,
-    logging.disable) gets the logging call."""
-    try:
-        (handler,) = access_log.handlers  # one read: another thread may be changing the list
-    except ValueError:
-        return None
-    if access_log.filters or access_log.propagate or not access_log.isEnabledFor(logging.INFO):
-        return None
-    if type(handler) is not _LineWriter or handler.formatter is not _BARE or handler.filters:
-        return None
-    return handler if handler.level <= logging.INFO else None
-
-
-def _log_access(line: str) -> None:
-    writer = _direct_writer()
-    if writer is None:
-        access_log.info(line)
-        return
-    try:
-        writer.write_line(line)
-    except Exception:  # as the handler's emit does: reported once, never retried (no half line twice)
-        writer.handleError(access_log.makeRecord(access_log.name, logging.INFO, __file__, 0, line, None, None))
+    def format(self, record: logging.LogRecord) -> str:
+        ts = dt.datetime.fromtimestamp(record.created, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        return orjson.dumps({"ts": ts, "event": record.getMessage(), **getattr(record, "fields", {})}).decode()
 
 
 def configure_access_log() -> None:
-    # Its own handler so each line is bare JSON (the root format would prefix it).
-    if not any(getattr(h, "_pagenow_access", False) for h in access_log.handlers):
-        access_log.addHandler(_json_access_handler())
+    # A handler of its own so each line is bare JSON (the root format would prefix it).
+    if not any(h.get_name() == ACCESS_HANDLER_NAME for h in access_log.handlers):
+        handler = logging.StreamHandler(sys.stdout)
+        handler.set_name(ACCESS_HANDLER_NAME)
+        handler.setFormatter(JsonFormatter())
+        access_log.addHandler(handler)
     access_log.setLevel(logging.INFO)
     access_log.propagate = False
     # These libraries log signatures and signed URLs at DEBUG: never let that reach the logs.
@@ -172,53 +109,31 @@ def request_id() -> str:
     return g.get("request_id") or ""
 
 
-def _start_request() -> None:
-    # Each context-local proxy read costs a lookup: read g and the request once.
-    ctx_g = g._get_current_object()
-    ctx_g.request_started = time.perf_counter()
-    incoming = request._get_current_object().environ.get(_REQUEST_ID_ENVIRON_KEY, "")
-    # An id only has to be unique, not secret: 128 random bits from the module's generator
-    # (reseeded in every forked worker) instead of uuid4, which reads os.urandom each time.
-    ctx_g.request_id = incoming if _SANE_REQUEST_ID.match(incoming) else f"{random.getrandbits(128):032x}"
+def start_request() -> None:
+    g.request_started = time.perf_counter()
+    incoming = request.headers.get(REQUEST_ID_HEADER, "")
+    # An id only has to be unique, not secret.
+    g.request_id = incoming if _SANE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
 
 
-_second = (-1, "")  # (a UTC second, its "%Y-%m-%dT%H:%M:%S"): replaced whole, so threads may share it
-
-
-def _utc_timestamp(now_ns: int) -> str:
-    """now_ns (time.time_ns()) as 2026-11-29T05:10:11.123456Z, formatting the date once a second."""
-    global _second
-    whole, rest = divmod(now_ns, 1_000_000_000)
-    second = _second
-    if second[0] != whole:
-        second = _second = (whole, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)))
-    return f"{second[1]}.{rest // 1000:06d}Z"
-
-
-def _finish_request(response: Response) -> Response:
-    ctx_g = g._get_current_object()
-    if "request_id" not in ctx_g:  # a hook before ours answered early
-        _start_request()
-    elapsed = time.perf_counter() - ctx_g.request_started
-    response.headers[REQUEST_ID_HEADER] = ctx_g.request_id
-    req = request._get_current_object()
-    method = req.method if req.method in _KNOWN_METHODS else "OTHER"
-    rule = req.url_rule
-    endpoint = rule.rule if rule is not None else UNMATCHED
-    status = response.status_code
-    metrics().record_request(method, endpoint, status, elapsed)
-    _log_access(orjson.dumps({
-        "ts": _utc_timestamp(time.time_ns()),
-        "event": "request",
-        "request_id": ctx_g.request_id,
+def finish_request(response: Response) -> Response:
+    if "request_id" not in g:  # a hook before ours answered early
+        start_request()
+    elapsed = time.perf_counter() - g.request_started
+    response.headers[REQUEST_ID_HEADER] = g.request_id
+    method = request.method if request.method in _KNOWN_METHODS else "OTHER"
+    endpoint = request.url_rule.rule if request.url_rule is not None else UNMATCHED
+    metrics().record_request(method, endpoint, response.status_code, elapsed)
+    access_log.info("request", extra={"fields": {
+        "request_id": g.request_id,
         "method": method,
         "path": endpoint,
-        "status": status,
+        "status": response.status_code,
         "duration_ms": round(elapsed * 1000, 2),
-        "user_id": ctx_g.get("user_id"),
+        "user_id": g.get("user_id"),
         # Unknown (null) for a streamed body: measuring it would read the whole stream into memory.
         "response_bytes": None if response.is_streamed else response.calculate_content_length(),
-    }).decode())
+    }})
     return response
 
 
@@ -253,9 +168,10 @@ def watch_pools(app: Flask, config) -> None:
 
 
 def init_observability(app: Flask, config) -> None:
+    """Registered before every other hook (create_app), so the request id exists before any
+    other hook can answer."""
     configure_access_log()
-    # First in line, so the request id exists before any other hook can answer.
-    app.before_request_funcs.setdefault(None, []).insert(0, _start_request)
-    app.after_request(_finish_request)
+    app.before_request(start_request)
+    app.after_request(finish_request)
     app.add_url_rule("/metrics", "metrics", metrics_view, methods=["GET"])
     watch_pools(app, config)

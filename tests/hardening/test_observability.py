@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import logging
-import os
 import re
-import threading
 import time
 from urllib.parse import parse_qs, urlparse
 
@@ -15,9 +14,12 @@ import requests
 
 from service import create_app
 from service import observability
-from service.observability import _LineWriter, access_log
+from service.observability import JsonFormatter, access_log
 
 from .conftest import free_port, make_config
+
+
+JSON_LINE = JsonFormatter()
 
 
 class Capture(logging.Handler):
@@ -27,7 +29,10 @@ class Capture(logging.Handler):
         self.lines: list[str] = []
 
     def emit(self, record):
-        self.lines.append(self.format(record))  # includes any traceback
+        if record.name == access_log.name:  # the access line as its own handler writes it
+            self.lines.append(f"{record.name} {record.levelname} {JSON_LINE.format(record)}")
+        else:
+            self.lines.append(self.format(record))  # includes any traceback
 
     def access(self) -> list[dict]:
         return [json.loads(line.split(" ", 2)[2]) for line in self.lines if line.startswith("pagenow.access ")]
@@ -107,53 +112,15 @@ def test_one_json_line_per_request(client, auth_headers, access_lines):
     assert "q-value" not in json.dumps(line)
 
 
-def test_access_lines_reach_a_pipe_whole_from_many_threads():
-    read_end, write_end = os.pipe()
-    handler = _LineWriter(write_end)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    logger = logging.getLogger("pagenow.test.linewriter")
-    logger.addHandler(handler)
-    logger.propagate = False
-    try:
-        def write(n):
-            for i in range(50):
-                logger.warning(json.dumps({"thread": n, "i": i, "pad": "x" * 100}))
-
-        # 200 lines of ~150 bytes fit in the pipe's 64 KiB buffer, so nobody blocks before the read.
-        threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        os.close(write_end)
-        with os.fdopen(read_end, "rb") as pipe:
-            lines = pipe.read().decode().splitlines()
-    finally:
-        logger.removeHandler(handler)
-    records = [json.loads(line) for line in lines]  # every line whole
-    assert sorted((r["thread"], r["i"]) for r in records) == [(n, i) for n in range(4) for i in range(50)]
-
-
-def test_access_line_goes_straight_to_the_sole_line_writer(client, monkeypatch):
-    """As deployed (the module's line writer the only handler) a line is written without a
-    LogRecord; the line is the same JSON the logging path writes."""
-    read_end, write_end = os.pipe()
-    writer = _LineWriter(write_end)
-    writer.setFormatter(observability._BARE)
-    monkeypatch.setattr(access_log, "handlers", [writer])
-
-    def no_logging_call(*args, **kwargs):
-        raise AssertionError("the access line went through logging")
-
-    monkeypatch.setattr(access_log, "info", no_logging_call)
-    try:
-        before = time.time()
-        assert client.get("/ping", headers={"X-Request-ID": "direct-1"}).status_code == 200
-        after = time.time()
-    finally:
-        os.close(write_end)
-    with os.fdopen(read_end, "rb") as pipe:
-        [raw] = pipe.read().decode().splitlines()
+def test_access_line_is_one_json_line_on_its_own_handler(client, monkeypatch):
+    """As deployed: the access logger's own handler writes bare JSON, one object per line."""
+    [handler] = [h for h in access_log.handlers if h.get_name() == observability.ACCESS_HANDLER_NAME]
+    stream = io.StringIO()
+    monkeypatch.setattr(handler, "stream", stream)
+    before = time.time()
+    assert client.get("/ping", headers={"X-Request-ID": "direct-1"}).status_code == 200
+    after = time.time()
+    [raw] = stream.getvalue().splitlines()
     line = json.loads(raw)
     assert {k: line[k] for k in ("event", "request_id", "method", "path", "status", "user_id")} == {
         "event": "request", "request_id": "direct-1", "method": "GET", "path": "/ping", "status": 200, "user_id": None}
@@ -162,77 +129,12 @@ def test_access_line_goes_straight_to_the_sole_line_writer(client, monkeypatch):
     assert before - 0.001 <= ts <= after + 0.001
 
 
-def test_access_line_takes_the_logging_path_when_the_writer_is_not_alone(client, access_lines, monkeypatch):
-    writes = []
-    monkeypatch.setattr(_LineWriter, "write_line", lambda self, line: writes.append(line))
-    writer = _LineWriter(1)
-    writer.setFormatter(observability._BARE)
-    monkeypatch.setattr(access_log, "handlers", [writer, access_lines])
-    client.get("/ping")
-    # the capture saw it through logging; the module's own writer also got it, as a handler
-    assert [line["path"] for line in access_lines.access()] == ["/ping"]
-    assert [json.loads(line)["path"] for line in writes] == ["/ping"]
-
-
-@pytest.mark.parametrize("condition", ["logger level", "logging.disable", "logger disabled", "handler level",
-                                       "logger filter", "handler filter", "propagation"])
-def test_any_logging_setting_sends_the_line_through_logging(client, monkeypatch, condition):
-    """Whatever an operator sets on the access logger or its handler is honoured: the line
-    then takes the logging call, never the direct write."""
-    read_end, write_end = os.pipe()
-    writer = _LineWriter(write_end)
-    writer.setFormatter(observability._BARE)
-    monkeypatch.setattr(access_log, "handlers", [writer])
-    monkeypatch.setattr(access_log, "filters", [])
-    monkeypatch.setattr(access_log, "propagate", False)
-    if condition == "logger level":
-        monkeypatch.setattr(access_log, "level", logging.WARNING)
-    elif condition == "logging.disable":
-        logging.disable(logging.INFO)
-    elif condition == "logger disabled":
-        monkeypatch.setattr(access_log, "disabled", True)
-    elif condition == "handler level":
-        writer.setLevel(logging.WARNING)
-    elif condition == "logger filter":
-        monkeypatch.setattr(access_log, "filters", [lambda record: True])
-    elif condition == "handler filter":
-        writer.addFilter(lambda record: True)
-    elif condition == "propagation":
-        monkeypatch.setattr(access_log, "propagate", True)
-    access_log._cache.clear()  # levels are cached per logger
-    calls = []
-    monkeypatch.setattr(access_log, "info", lambda line, *a, **k: calls.append(line))
-    monkeypatch.setattr(_LineWriter, "write_line", lambda self, line: pytest.fail("direct write despite " + condition))
-    try:
-        assert client.get("/ping").status_code == 200
-    finally:
-        logging.disable(logging.NOTSET)
-        access_log._cache.clear()
-        os.close(write_end)
-        os.close(read_end)
-    assert len(calls) == 1 and json.loads(calls[0])["path"] == "/ping"
-
-
-def test_a_failed_direct_write_is_reported_once_and_not_repeated(client, monkeypatch):
-    writer = _LineWriter(-1)  # a closed descriptor: os.write raises
-    writer.setFormatter(observability._BARE)
-    monkeypatch.setattr(access_log, "handlers", [writer])
-    monkeypatch.setattr(access_log, "propagate", False)
-    reported = []
-    monkeypatch.setattr(writer, "handleError", lambda record: reported.append(record.getMessage()))
-    monkeypatch.setattr(access_log, "info", lambda *a, **k: pytest.fail("the line was written a second time"))
-    assert client.get("/ping").status_code == 200  # a log failure never fails the request
-    assert len(reported) == 1 and json.loads(reported[0])["path"] == "/ping"
-
-
-@pytest.mark.parametrize("ns", [0, 1_764_393_011_000_000_000, 1_764_393_011_123_456_789, 1_764_393_011_999_999_999,
-                                1_764_393_012_000_000_001, 951_782_400_500_000_000])
-def test_access_timestamps_match_datetime(ns):
-    whole, rest = divmod(ns, 1_000_000_000)
-    expected = (dt.datetime.fromtimestamp(whole, dt.timezone.utc).replace(microsecond=rest // 1000)
-                .strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
-    assert observability._utc_timestamp(ns) == expected
-    assert observability._utc_timestamp(ns) == expected  # and from the cached second
+@pytest.mark.parametrize("created", [0.0, 1_764_393_011.0, 1_764_393_011.123456, 951_782_400.5])
+def test_access_timestamps_are_utc_with_microseconds(created):
+    record = logging.LogRecord("pagenow.access", logging.INFO, __file__, 0, "request", None, None)
+    record.created = created
+    expected = dt.datetime.fromtimestamp(created, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    assert json.loads(JsonFormatter().format(record)) == {"ts": expected, "event": "request"}
 
 
 def test_access_line_uses_the_path_template(client, access_lines):
