@@ -9,6 +9,13 @@ Two verbs, on top of Flask-SQLAlchemy's `db.session`:
 * `write(statement, params)`: an INSERT, UPDATE or DELETE in the session's transaction; the
   route commits. ORM work (`db.session.get`, `add`, `flush`) uses the same session.
 
+`read_rows` and `read_row` are `read` for statements that select exactly the columns of a
+response schema, each already the value that schema dumps (text, numbers, booleans, naive
+timestamps, dates, arrays of text; uuids cast to text): the rows come back as `SchemaRows` /
+`SchemaRow`, which the response encodes with orjson as they are (service/http.py) instead
+of dumping them field by field through marshmallow, most of a list endpoint's CPU.
+tests/core/test_schema_rows.py holds every such statement to its schema.
+
 Hot statements are built once, at import, with named `bindparam`s: SQLAlchemy then finds
 their compiled form in its cache on every execution instead of building a statement per call.
 
@@ -34,6 +41,23 @@ def read(statement, params: dict | None = None, *, reader: bool = False) -> Resu
     """Run a SELECT in the request's session; reader=True runs it on the reader bind if any."""
     bind = db.engines.get(READER_BIND) if reader else None
     return db.session.execute(statement, params, bind_arguments={"bind": bind} if bind is not None else None)
+
+
+class SchemaRows(list):
+    """Rows (dicts) whose keys and values are what their response schema dumps."""
+
+
+class SchemaRow(dict):
+    """One such row."""
+
+
+def read_rows(statement, params: dict | None = None, *, reader: bool = False) -> SchemaRows:
+    return SchemaRows(dict(row) for row in read(statement, params, reader=reader).mappings())
+
+
+def read_row(statement, params: dict | None = None, *, reader: bool = False) -> SchemaRow | None:
+    row = read(statement, params, reader=reader).mappings().first()
+    return None if row is None else SchemaRow(row)
 
 
 def write(statement, params: dict | None = None) -> Result:

@@ -6,7 +6,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from ..database import read, write
+from ..database import read, read_rows, write
 from ..extensions import db
 from ..search.queries import escape_like
 from ..timeutil import utcnow
@@ -157,7 +157,7 @@ _RECEIVED_REQUESTS = {offset: _received_requests_stmt(offset) for offset in (Fal
 def list_received_requests(user_id: str, limit: int, offset: int) -> list:
     """Pending requests received by user_id, newest first, with the requester's summary."""
     params = {"user_id": user_id, "limit": limit, "offset": offset}
-    return read(_RECEIVED_REQUESTS[bool(offset)], params).mappings().all()
+    return read_rows(_RECEIVED_REQUESTS[bool(offset)], params)
 
 
 def _friends_stmt(offset: bool):
@@ -186,7 +186,7 @@ _COUNT_FRIENDS = select(func.count()).select_from(accepted_friend_ids_select(_US
 def list_friends(user_id: str, caller_id: str, limit: int, offset: int) -> list:
     """Accepted friends of user_id, each with the caller's friendship_state (§5.1)."""
     params = {"user_id": user_id, "caller_id": caller_id, "limit": limit, "offset": offset}
-    return read(_FRIENDS[bool(offset)], params, reader=True).mappings().all()
+    return read_rows(_FRIENDS[bool(offset)], params, reader=True)
 
 
 def count_friends(user_id: str) -> int:
@@ -210,7 +210,7 @@ _COUNT_MUTUAL = select(func.count()).select_from(_mutual_ids(_CALLER, _USER))
 def list_mutual_friends(caller_id: str, user_id: str, limit: int, offset: int) -> list:
     """Users who are accepted friends of both the caller and user_id."""
     params = {"user_id": user_id, "caller_id": caller_id, "limit": limit, "offset": offset}
-    return read(_MUTUAL_FRIENDS[bool(offset)], params, reader=True).mappings().all()
+    return read_rows(_MUTUAL_FRIENDS[bool(offset)], params, reader=True)
 
 
 def count_mutual_friends(caller_id: str, user_id: str) -> int:

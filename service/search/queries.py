@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from ..database import read
+from ..database import read_rows
 from . import models  # noqa: F401  (registers the trigram indexes on user_table's metadata)
 
 SEARCH_STATEMENT = text(
@@ -33,4 +33,4 @@ def search_params(kind: str, caller_id: str, term: str, limit: int, offset: int)
 
 def search_users(kind: str, caller_id: str, term: str, limit: int, offset: int) -> list:
     """Users (caller excluded) whose email or full name contains term, ranked per §5.4."""
-    return read(SEARCH_STATEMENT, search_params(kind, caller_id, term, limit, offset), reader=True).mappings().all()
+    return read_rows(SEARCH_STATEMENT, search_params(kind, caller_id, term, limit, offset), reader=True)

@@ -9,7 +9,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from ..database import read, write
+from ..database import read, read_rows, write
 from ..friendships.queries import accepted_friend_ids_select
 from ..timeutil import utcnow
 from ..users.models import User
@@ -125,7 +125,7 @@ _RECEIVED = {is_read: _received_stmt(is_read) for is_read in (None, True, False)
 def list_received(user_id: str, is_read: bool | None, limit: int, offset: int):
     """ShareReceived rows addressed to user_id, newest first, with the sender's names."""
     params = {"user_id": user_id, "limit": limit, "offset": offset}
-    return read(_RECEIVED[is_read], params).mappings().all()
+    return read_rows(_RECEIVED[is_read], params)
 
 
 def mark_read(user_id: str, event_ids: list[uuid.UUID]) -> int:
@@ -181,7 +181,7 @@ _SENT = _sent_stmt()
 def list_sent(user_id: str, limit: int, offset: int):
     """ShareSent rows created by user_id, newest first, with unseen counts in the same statement."""
     params = {"user_id": user_id, "limit": limit, "offset": offset}
-    return read(_SENT, params).mappings().all()
+    return read_rows(_SENT, params)
 
 
 # --- Idempotency keys (this service's own table; service/share_notifications/idempotency.py) ---

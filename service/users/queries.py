@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import String, bindparam, case, func, null, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from ..database import read, write
+from ..database import SchemaRows, read, read_row, read_rows, write
 from ..extensions import db
 from ..timeutil import utcnow
 from .defaults import DEFAULT_ALLOW_DOMAINS, DEFAULT_DENY_DOMAINS
@@ -22,11 +22,12 @@ def _shown_if_public(name: str):
 # response dumper (applying them in Python cost ~5 µs per profile). No domain lists
 # (~125 strings per user that it never shows). dob_public cannot be set through the
 # API; it is honoured if a sibling service set it.
+_NO_RELATION = (null().label("friendship_state"), null().label("mutual_friend_count"))
+# Columns in the order of their schema's fields (tests/core/test_schema_rows.py).
 PUBLIC_VIEW_COLUMNS = (
-    User.user_id, User.first_name, User.last_name, User.description, User.profile_image_extension,
+    *_NO_RELATION, User.user_id, User.first_name, User.last_name, User.description, User.profile_image_extension,
     User.profile_image_uploaded_at, _shown_if_public("dob"),
     *(_shown_if_public(name) for name in PRIVATE_FLAGS),
-    null().label("friendship_state"), null().label("mutual_friend_count"),
 )
 
 
@@ -34,14 +35,21 @@ def get_user(user_id: str) -> User | None:
     return db.session.get(User, user_id)
 
 
-_USER_ROW = select(User.__table__).where(User.user_id == bindparam("user_id"))
+# The private profile (UserPrivateSchema's fields) of the caller.
+PRIVATE_VIEW_COLUMNS = (
+    *_NO_RELATION, User.user_id, User.first_name, User.last_name, User.description,
+    User.profile_image_extension, User.profile_image_uploaded_at, User.email, User.dob, User.gender, User.school, User.work, User.location, User.email_public,
+    User.dob_public, User.gender_public, User.school_public, User.work_public, User.location_public,
+    User.share_mode, User.domain_allow_array, User.domain_deny_array,
+)
+_USER_ROW = select(*PRIVATE_VIEW_COLUMNS).where(User.user_id == bindparam("user_id"))
 _USER_EXISTS = select(User.user_id).where(User.user_id == bindparam("user_id"))
 
 
 def get_user_row(user_id: str):
-    """Every column of one user as a mapping, or None: read-only paths skip the ORM's
-    identity-map work (a third of GET /users/me's CPU)."""
-    return read(_USER_ROW, {"user_id": user_id}).mappings().first()
+    """One user's private profile, or None: read-only paths skip the ORM's identity-map work
+    (a third of GET /users/me's CPU)."""
+    return read_row(_USER_ROW, {"user_id": user_id})
 
 
 def user_exists(user_id: str) -> bool:
@@ -119,12 +127,12 @@ _PUBLIC_PROFILES = select(*PUBLIC_VIEW_COLUMNS).where(
 
 def get_public_profile(user_id: str):
     """One user's public profile as a mapping (PUBLIC_VIEW_COLUMNS), or None."""
-    return read(_PUBLIC_PROFILE, {"user_id": user_id}).mappings().first()
+    return read_row(_PUBLIC_PROFILE, {"user_id": user_id})
 
 
 def get_public_profiles_in_order(user_ids: list[str]) -> list:
     """Public profiles for the given ids, unknown ids skipped, in the order given."""
     if not user_ids:
         return []
-    found = {row["user_id"]: row for row in read(_PUBLIC_PROFILES, {"user_ids": user_ids}).mappings()}
-    return [found[uid] for uid in user_ids if uid in found]
+    found = {row["user_id"]: row for row in read_rows(_PUBLIC_PROFILES, {"user_ids": user_ids})}
+    return SchemaRows(found[uid] for uid in user_ids if uid in found)
