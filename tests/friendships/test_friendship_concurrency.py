@@ -26,6 +26,8 @@ def live(pg_server, jwks_path):
         database_url=url, cognito_region=REGION, cognito_pool_id=POOL_ID, cognito_app_client_id=CLIENT_ID,
         cognito_jwks_url=f"file://{jwks_path}", profile_image_bucket_name="pagenow-test-images",
         aws_region="us-east-1", log_level="WARNING",
+        # A connection per racing thread: a queue for the pool (3 s timeout, then 503) is not the race.
+        db_pool_size=2 * PAIRS, db_max_overflow=0,
     ))
     app.config["TESTING"] = True
     with app.app_context():

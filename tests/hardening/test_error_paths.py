@@ -226,7 +226,8 @@ def test_image_urls_that_cannot_be_made_are_503_and_change_nothing(app, client, 
 
 @pytest.fixture()
 def race(scratch_db, jwks_path, signing_key):
-    app = create_app(make_config(scratch_db, jwks_path, db_pool_size=20, db_max_overflow=10))
+    # A connection per thread, as in test_races: the race happens in PostgreSQL, not in the pool queue.
+    app = create_app(make_config(scratch_db, jwks_path, db_pool_size=N, db_max_overflow=0))
     app.config["TESTING"] = True
     conn = psycopg2.connect(libpq(scratch_db))
     conn.autocommit = True

@@ -18,8 +18,9 @@ N = 50
 
 @pytest.fixture()
 def race_app(scratch_db, jwks_path):
-    # A pool big enough that the race happens in PostgreSQL, not in the pool queue.
-    app = create_app(make_config(scratch_db, jwks_path, db_pool_size=20, db_max_overflow=10))
+    # A connection per thread: the race happens in PostgreSQL, not in the pool queue, whose
+    # 3 s timeout (503) a loaded host's queued threads would outwait.
+    app = create_app(make_config(scratch_db, jwks_path, db_pool_size=N, db_max_overflow=0))
     app.config["TESTING"] = True
     yield app
     from service.extensions import db
