@@ -56,6 +56,7 @@ def _delete_rows(user_id: str) -> DeletionReport | None:
     report = DeletionReport(user_id)
     # Children first: recipient rows reference notifications, and everything references the user.
     report.rows["share_notification_seen_table"] = queries.delete_recipient_rows(user_id)
+    report.rows["share_idempotency_key"] = queries.delete_idempotency_keys(user_id)
     report.rows["share_notification_table"] = queries.delete_notifications(user_id)
     report.rows["friendship_table"] = queries.delete_friendships(user_id)
     report.rows["user_table"] = queries.delete_user_row(user_id)

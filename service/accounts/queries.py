@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 from ..database import read, write
 from ..friendships.models import Friendship
 from ..share_notifications import queries as share_queries
-from ..share_notifications.models import ShareNotification, ShareNotificationSeen
+from ..share_notifications.models import ShareIdempotencyKey, ShareNotification, ShareNotificationSeen
 from ..users.models import User
 from .models import ProfileImageDeletion
 
@@ -19,6 +19,7 @@ users = User.__table__
 friendships = Friendship.__table__
 notifications = ShareNotification.__table__
 seen = ShareNotificationSeen.__table__
+idempotency_keys = ShareIdempotencyKey.__table__
 image_deletions = ProfileImageDeletion.__table__
 
 
@@ -50,6 +51,18 @@ def delete_recipient_rows(user_id: str) -> int:
     go (theirs, and personal shares sent to them)."""
     result = write(
         delete(seen).where(or_(seen.c.user_id == user_id, seen.c.event_id.in_(_events_naming(user_id))))
+    )
+    return result.rowcount
+
+
+def delete_idempotency_keys(user_id: str) -> int:
+    """The user's own Idempotency-Key rows, and other senders' rows whose answer is a
+    notification that goes (a personal share sent to the user): a retry must not replay an
+    event id that no longer exists. Run before the notifications are deleted."""
+    result = write(
+        delete(idempotency_keys).where(
+            or_(idempotency_keys.c.user_id == user_id, idempotency_keys.c.event_id.in_(_events_naming(user_id)))
+        )
     )
     return result.rowcount
 

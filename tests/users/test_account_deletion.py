@@ -65,6 +65,30 @@ def test_deletion_removes_every_row_naming_the_user_and_nothing_else(api, accoun
     assert counts(accounts_sql) == after
 
 
+def test_deletion_removes_idempotency_keys_naming_the_user(api, accounts_sql):
+    build_world(api)
+    keyed = {"Idempotency-Key": "retry-1"}
+    ann_event = api.ok("POST", "/notifications/share", "ann", headers=keyed,
+                       json={"url": "https://example.com/k1", "title": "k1"})
+    to_ann = api.ok("POST", "/notifications/share/personal", "cat", headers=keyed,
+                    json={"sent_to": "ann", "url": "https://example.com/k2", "title": "k2"})
+    to_bob = api.ok("POST", "/notifications/share/personal", "cat", headers={"Idempotency-Key": "retry-2"},
+                    json={"sent_to": "bob", "url": "https://example.com/k3", "title": "k3"})
+    keys = "SELECT user_id, key, event_id::text FROM share_idempotency_key ORDER BY user_id, key"
+    assert accounts_sql(keys) == [("ann", "retry-1", ann_event),
+                                  ("cat", "retry-1", to_ann),
+                                  ("cat", "retry-2", to_bob)]
+
+    assert api("DELETE", "/users/me", "ann").status_code == 204
+
+    # ann's own key and cat's key whose notification (a personal share to ann) went; cat's
+    # other key still replays its answer.
+    assert accounts_sql(keys) == [("cat", "retry-2", to_bob)]
+    replay = api.ok("POST", "/notifications/share/personal", "cat", headers={"Idempotency-Key": "retry-2"},
+                    json={"sent_to": "bob", "url": "https://example.com/k3", "title": "k3"})
+    assert replay == to_bob
+
+
 def test_others_no_longer_see_the_deleted_user(api, accounts_sql):
     events = build_world(api)
     bob_sent = {e["event_id"]: e["not_seen_count"] for e in api.ok("GET", "/notifications/share/sent", "bob")}
@@ -171,7 +195,8 @@ def test_delete_user_command_deletes_the_same_way_and_reports(api, accounts_app,
 
     result = runner.invoke(delete_user_command, ["ann", "--yes"])
     assert result.exit_code == 0, result.output
-    assert ("deleted user ann: share_notification_seen_table 5, share_notification_table 3, friendship_table 4, "
+    assert ("deleted user ann: share_notification_seen_table 5, share_idempotency_key 0, share_notification_table 3, "
+            "friendship_table 4, "
             "user_table 1; profile images (3 keys): deleted") in result.output
     assert rows_naming(accounts_sql, "ann") == NOTHING
     assert image_deletions(accounts_sql) == []
