@@ -104,10 +104,14 @@ def run_migrations_online():
         )
 
         with context.begin_transaction():
-            # The app's short statement_timeout must not cut index builds on big tables;
-            # SET LOCAL ends with the transaction, so the pooled connection keeps its own.
-            connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
+            # The app's short statement_timeout must not cut index builds on big tables. A
+            # session-level SET, because a revision's autocommit block (CREATE INDEX
+            # CONCURRENTLY) commits the transaction a SET LOCAL would end with.
+            connection.exec_driver_sql("SET statement_timeout = 0")
             context.run_migrations()
+        # The connection goes back to the app's pool: drop it rather than hand out one
+        # without the app's statement_timeout.
+        connection.invalidate()
 
 
 if context.is_offline_mode():
