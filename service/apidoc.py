@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 from marshmallow import INCLUDE, Schema, fields, validate
 
-from .limits import MAX_REQUEST_TARGET
+from .limits import MAX_OFFSET, MAX_REQUEST_TARGET
 
 # Sample values shared by the examples, shaped like what the service really stores.
 ALICE = "5b0c7e52-8d0f-4c55-9d43-6b1f2f0e9a31"
@@ -100,7 +100,10 @@ token** (not an access token) issued by the PageNow Cognito user pool for this a
 The caller's user id is the token's `cognito:username` claim and their email its `email`
 claim; neither is ever read from a request body. Against a local development server,
 `flask dev-token USER_ID` prints a token that server accepts: paste it into **Authorize**.
-Operations without a lock are public and ignore the header.
+Operations without a lock are public and ignore the header. Registering and updating your
+profile also need the token's `email_verified` claim to be true (403 otherwise). While the
+service has not yet been able to load the pool's signing keys, operations with a lock answer
+503 with `Retry-After` rather than 401, so clients retry instead of signing the user out.
 
 Most operations on your own data also need you to be registered (`POST /users/me`); until
 then they answer 404 `User not found`, which is how clients tell a new user.
@@ -120,7 +123,7 @@ statuses it can answer:
 | 409 | conflicts with the current state (a duplicate) |
 | 413 | body above 1 MB |
 | 502 | image storage failed; nothing changed |
-| 503 | the database or image storage is unavailable: retry (after `Retry-After` seconds when sent) |
+| 503 | the database, image storage or the sign-in keys are unavailable: retry (after `Retry-After` seconds when sent) |
 
 Any request can also get 414 (URL longer than {MAX_REQUEST_TARGET} characters), 404 / 405
 (unknown path or method) and, for a fault in the service itself, 500 with a generic message.
@@ -131,7 +134,8 @@ the current state; so a request that is wrong in two ways gets the earlier answe
 
 Lists take `limit` and `offset`, base-10 integers from 0. Each list states its default and
 maximum `limit` and its order; a `limit` above the maximum is lowered to it, not refused.
-`limit=0`, or an `offset` past the end, gives `[]`. A page shorter than `limit` is the last
+`offset` is at most {MAX_OFFSET}; a larger one is 400. `limit=0`, or an `offset` past the end,
+gives `[]`. A page shorter than `limit` is the last
 one. Orders end on a unique key, so consecutive pages neither repeat nor skip rows.
 
 ## Values

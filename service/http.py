@@ -18,6 +18,7 @@ from werkzeug.routing import PathConverter
 
 from .database import SchemaRow, SchemaRows
 from .errors import ApiError
+from .limits import MAX_OFFSET
 
 
 # Deeper than any body this API reads (an array of objects is 2); the parser's own
@@ -185,9 +186,6 @@ _INT_RE = re.compile(r"^([+-]?)0*([0-9]+)$")
 # more than 4300): a limit is clamped anyway and an offset is refused above MAX_OFFSET.
 _INT_CEILING = 10**15
 _INT_CEILING_DIGITS = len(str(_INT_CEILING))
-# Every paged list refuses offsets beyond this (API.md §8): deeper pages cost the database
-# a scan of every skipped row, and no client pages that far.
-MAX_OFFSET = 10_000
 
 
 class QueryInt(fields.Integer):

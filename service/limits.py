@@ -15,6 +15,10 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from .errors import error_response
 
+# Every paged list refuses offsets beyond this (API.md §8): deeper pages cost the database
+# a scan of every skipped row, and no client pages that far.
+MAX_OFFSET = 10_000
+
 MAX_REQUEST_TARGET = 64 * 1024
 
 
