@@ -153,7 +153,8 @@ def test_the_service_role_has_no_role_attributes(roles):
     conn.close()
 
 
-def test_the_service_reads_its_credentials_from_the_secret_when_it_starts(roles, pg_server, moto_endpoint, monkeypatch):
+def test_the_service_reads_its_credentials_from_the_secret_when_it_starts(roles, pg_server, moto_endpoint, monkeypatch,
+                                                                           request):
     """What a deployed host does: release.env names the secret (DB_SECRET_ID), never the password."""
     import boto3
 
@@ -165,8 +166,11 @@ def test_the_service_reads_its_credentials_from_the_secret_when_it_starts(roles,
                         "AWS_ENDPOINT_URL": moto_endpoint, "AWS_EC2_METADATA_DISABLED": "true"}.items():
         monkeypatch.setenv(name, value)
     secret_id = f"pagenow-test/db-app-{secrets.token_hex(3)}"
-    boto3.client("secretsmanager", region_name="us-east-1").create_secret(
+    secretsmanager = boto3.client("secretsmanager", region_name="us-east-1")
+    secretsmanager.create_secret(
         Name=secret_id, SecretString=json.dumps({"username": app_role, "password": parts["password"]}))
+    # The moto server is the session's: the provisioning tests' teardown expects no secret left.
+    request.addfinalizer(lambda: secretsmanager.delete_secret(SecretId=secret_id, ForceDeleteWithoutRecovery=True))
     env = {"RDS_HOST": parts["host"], "RDS_PORT": parts["port"], "RDS_DB_NAME": parts["dbname"],
            "DB_SECRET_ID": secret_id, "AWS_REGION": "us-east-1", "COGNITO_REGION": "us-east-1",
            "COGNITO_POOL_ID": "us-east-1_x", "COGNITO_APP_CLIENT_ID": "x"}
