@@ -76,8 +76,8 @@ def current_revision(url: str) -> str | None:
 
 
 def only_model_objects_for(conn):
-    # Trigram indexes need pg_trgm; where it is missing (embedded pgserver) migration 0002
-    # skips them, so the comparison must too.
+    # Trigram indexes need pg_trgm; on a server that does not offer it migration 0002 skips
+    # them, so the comparison must too.
     extension_filter = include_object_for(conn)
 
     def only_model_objects(obj, name, type_, reflected, compare_to):
