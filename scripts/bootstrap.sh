@@ -2,10 +2,15 @@
 # Create .venv with Python 3.11 and install a pinned requirements file (idempotent, fast when
 # done): requirements-local.txt for `make run`, requirements-dev.txt (tests, deploy tools) by
 # default. A venv holding the dev set already has the local set, which it includes.
+#
+# The installer is uv (pinned below, kept in .tools/): it resolves and downloads in parallel and
+# reuses its cache, so a first install takes seconds where pip spends minutes on one index
+# request per package. The venv still gets pip (the deploy's wheelhouse build runs it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REQS="${1:-requirements-dev.txt}"
 PY="${PYTHON:-$(command -v python3.11 || command -v python3)}"
+UV_VERSION=0.13.9
 stamp_of() {  # the file and everything it pulls in with -r
   cat requirements.txt requirements-local.txt "$1" | sha256sum | cut -c1-16
 }
@@ -13,20 +18,22 @@ stamp=".venv/.installed-$(stamp_of "$REQS")"
 if [ -f "$stamp" ] || [ -f ".venv/.installed-$(stamp_of requirements-dev.txt)" ]; then
   exit 0
 fi
+uv=".tools/uv-$UV_VERSION/bin/uv"
+if [ ! -x "$uv" ]; then
+  echo "bootstrap: installing the installer (uv $UV_VERSION) into .tools/"
+  "$PY" -m pip install --disable-pip-version-check --quiet --target ".tools/uv-$UV_VERSION" "uv==$UV_VERSION" 2>&1 \
+    | grep -vE '^WARNING: (Location .* is ignored|Running pip as the .root. user)' || true
+  [ -x "$uv" ] || { echo "bootstrap: could not install uv $UV_VERSION with $PY -m pip" >&2; exit 1; }
+fi
 if [ ! -x .venv/bin/python ]; then
   echo "bootstrap: creating .venv with $("$PY" --version)"
-  "$PY" -m venv .venv
+  "$uv" venv --quiet --seed --python "$PY" .venv
 fi
-echo "bootstrap: installing $REQS into .venv (first run only; packages come from pip's cache when present)"
-# One line per package instead of silence (a first install takes a while); errors pass through.
-set +e
-.venv/bin/python -m pip install --disable-pip-version-check -r "$REQS" 2>&1 \
-  | grep --line-buffered -vE '^(WARNING: Location .* is ignored|  Using cached|Requirement already satisfied)'
-status=${PIPESTATUS[0]}
-set -e
-if [ "$status" != 0 ]; then
-  echo "bootstrap: pip install -r $REQS failed (exit $status)" >&2
-  exit "$status"
+echo "bootstrap: installing $REQS into .venv (first run only)"
+# uv prints what it resolved, downloaded and installed, a line per package.
+if ! "$uv" pip install --python .venv/bin/python -r "$REQS"; then
+  echo "bootstrap: installing $REQS failed" >&2
+  exit 1
 fi
 touch "$stamp"
 echo "bootstrap: done"
