@@ -10,7 +10,6 @@ import json
 import logging
 import os
 import random
-import re
 import shutil
 import signal
 import socket
@@ -32,7 +31,6 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 
 from service.seed import TABLES, SeedParams, default_shares_per_user  # noqa: E402
 from plans import function_plans  # noqa: E402
-from revisions import load_revision  # noqa: E402
 from tokens import CLIENT_ID, POOL_ID, REGION, TestKey, claims_for, sign, write_jwks  # noqa: E402
 
 VENV_BIN = os.path.join(ROOT, ".venv", "bin")
@@ -480,34 +478,19 @@ def extract_revision(revision: str, dest: str) -> str:
 REFERENCE_SCHEMA = REFERENCE_ROLE = f"bench_reference_{os.getpid()}"
 
 
-def install_reference_functions(database_url: str, tree: str, migration: str) -> tuple[str, str]:
-    """The database functions that migration of the reference's tree creates (its
-    _function_sql()), created in schema bench_reference, and the URL of a login role whose
-    search_path puts that schema first: the reference server logs in with it and calls its
-    own version of a function that a later migration replaced, on the same tables. (The
-    service sets its own connection options, so PGOPTIONS would not reach the server.)
-    Returns a line for the report and the reference server's database URL."""
-    if migration.endswith(".sql"):
-        # A revision's function as this tree keeps it (migrations/versions/sql/), for a
-        # reference whose own migration builds it in Python from an earlier revision's parts.
-        path = os.path.join(ROOT, migration)
-        if not os.path.exists(path):
-            raise SystemExit(f"--reference-functions {migration}: no such file in this tree")
-        function_sql = open(path).read()
-        source = f"{migration} of this tree"
-    else:
-        versions = os.path.join(tree, "migrations", "versions")
-        if not os.path.exists(os.path.join(versions, f"{migration}.py")):
-            raise SystemExit(f"--reference-functions {migration}: no such migration in the reference's tree")
-        module = load_revision(f"{migration}.py", versions)
-        if not hasattr(module, "_function_sql"):
-            raise SystemExit(f"--reference-functions {migration}: the migration defines no _function_sql()")
-        function_sql = module._function_sql()
-        source = f"the reference's migration {migration}"
-    sql, created = re.subn(r"CREATE OR REPLACE FUNCTION (\w+)\(",
-                           rf"CREATE OR REPLACE FUNCTION {REFERENCE_SCHEMA}.\1(", function_sql)
-    if not created:
-        raise SystemExit(f"--reference-functions {migration}: its _function_sql() creates no function")
+def install_reference_functions(database_url: str, sql_file: str) -> tuple[str, str]:
+    """The database functions a revision's .sql file of this tree creates (for example
+    migrations/versions/sql/0006_search_users.sql), created as written in a schema of their
+    own: the file runs with that schema first on the search_path, where an unqualified
+    CREATE FUNCTION puts its function. Returns a line for the report and the URL of a login
+    role whose search_path puts that schema first: the reference server logs in with it and
+    calls the function as that revision defines it, on the same tables. (The service sets
+    its own connection options, so PGOPTIONS would not reach the server.)"""
+    path = os.path.join(ROOT, sql_file)
+    if not sql_file.endswith(".sql") or not os.path.exists(path):
+        raise SystemExit(f"--reference-functions {sql_file}: no such .sql file in this tree")
+    with open(path, encoding="utf-8") as fh:
+        function_sql = fh.read()
     url = make_url(database_url)
     drop_reference_functions(database_url)
     conn = psycopg2.connect(libpq_url(database_url))
@@ -515,7 +498,14 @@ def install_reference_functions(database_url: str, tree: str, migration: str) ->
     try:
         with conn.cursor() as cur:
             cur.execute(f"CREATE SCHEMA {REFERENCE_SCHEMA}")
-            cur.execute(sql)
+            cur.execute(f"SET search_path = {REFERENCE_SCHEMA}, public")
+            cur.execute(function_sql)
+            cur.execute("RESET search_path")
+            cur.execute("SELECT string_agg(proname, ', ' ORDER BY proname) FROM pg_proc "
+                        "WHERE pronamespace = %s::regnamespace", (REFERENCE_SCHEMA,))
+            names = cur.fetchone()[0]
+            if names is None:
+                raise SystemExit(f"--reference-functions {sql_file}: the file creates no function")
             cur.execute("SELECT current_user, current_database()")
             owner, dbname = cur.fetchone()
             # A member of the owner's role: the same privileges on the same tables.
@@ -523,13 +513,10 @@ def install_reference_functions(database_url: str, tree: str, migration: str) ->
                 pgsql.Identifier(REFERENCE_ROLE), pgsql.Identifier(owner)), (url.password,))
             cur.execute(pgsql.SQL("ALTER ROLE {} IN DATABASE {} SET search_path = {}, public").format(
                 pgsql.Identifier(REFERENCE_ROLE), pgsql.Identifier(dbname), pgsql.Identifier(REFERENCE_SCHEMA)))
-            cur.execute("SELECT string_agg(proname, ', ' ORDER BY proname) FROM pg_proc "
-                        "WHERE pronamespace = %s::regnamespace", (REFERENCE_SCHEMA,))
-            names = cur.fetchone()[0]
     finally:
         conn.close()
     reference_url = url.set(username=REFERENCE_ROLE).render_as_string(hide_password=False)
-    return f"{names} as {source} defines it (schema {REFERENCE_SCHEMA})", reference_url
+    return f"{names} as {sql_file} defines it (schema {REFERENCE_SCHEMA})", reference_url
 
 
 def drop_reference_functions(database_url: str) -> None:
@@ -689,11 +676,11 @@ def main(argv=None) -> int:
     ap.add_argument("--reference", metavar="REV", default=None,
                     help="also serve this git revision's code (same gunicorn.conf.py and database) and measure "
                          "it endpoint by endpoint, alternating with this checkout")
-    ap.add_argument("--reference-functions", metavar="MIGRATION", default=None,
-                    help="with --reference: create the database functions this migration of the reference's tree "
-                         "defines (e.g. 0005_search_function, or a .sql file of this tree such as "
-                         "migrations/versions/sql/0006_search_users.sql) in a schema of their own, first on the reference "
-                         "server's search_path, for a reference from before a later migration replaced them")
+    ap.add_argument("--reference-functions", metavar="SQL_FILE", default=None,
+                    help="with --reference: create the database functions this .sql file of this tree defines "
+                         "(e.g. migrations/versions/sql/0006_search_users.sql) in a schema of their own, first on "
+                         "the reference server's search_path, for a reference from before a later migration "
+                         "replaced them")
     ap.add_argument("--rounds", type=int, default=1,
                     help="measure each endpoint this many times (--duration each, servers alternating) and "
                          "report the round with the median req/s")
@@ -749,8 +736,7 @@ def main(argv=None) -> int:
             log(f"reference: {reference}")
         reference_functions, reference_url = None, database_url
         if args.reference_functions:
-            reference_functions, reference_url = install_reference_functions(
-                database_url, os.path.join(workdir, "reference"), args.reference_functions)
+            reference_functions, reference_url = install_reference_functions(database_url, args.reference_functions)
             log(f"reference functions: {reference_functions}")
 
         def measure(target_port: int, name: str, label: str) -> dict:

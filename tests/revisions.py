@@ -8,9 +8,8 @@ from pathlib import Path
 VERSIONS = Path(__file__).resolve().parents[1] / "migrations" / "versions"
 
 
-def load_revision(filename: str, versions: Path = VERSIONS):
-    """versions: another tree's migrations/versions (the bench harness loads a reference's)."""
-    spec = importlib.util.spec_from_file_location(f"revision_{filename[:4]}", Path(versions) / filename)
+def load_revision(filename: str):
+    spec = importlib.util.spec_from_file_location(f"revision_{filename[:4]}", VERSIONS / filename)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -520,3 +520,23 @@ def test_0004_drops_the_duplicates_and_its_downgrade_recreates_them_as_0001_did(
         assert definitions() == at_head
         revision.upgrade()  # IF EXISTS: a second run (or an adopted database lacking them) is fine
     assert definitions() == at_head
+
+
+def test_revisions_import_no_other_revision_and_read_their_sql_from_files():
+    """A released revision never changes: none builds on another's module, and the SQL
+    bodies they execute are plain files under migrations/versions/sql."""
+    import ast
+    from pathlib import Path
+
+    versions = Path(__file__).resolve().parents[1] / "migrations" / "versions"
+    allowed = {"__future__", "alembic", "sqlalchemy", "pathlib", "logging"}
+    for path in sorted(versions.glob("*.py")):
+        tree = ast.parse(path.read_text())
+        roots = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
+                 for alias in node.names}
+        roots |= {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+        assert roots <= allowed, (path.name, sorted(roots - allowed))
+        assert ".format(" not in path.read_text(), path.name
+    named = {part for path in versions.glob("*.py") for part in path.read_text().split('"')
+             if part.endswith(".sql")}
+    assert named == {p.name for p in (versions / "sql").glob("*.sql")}

@@ -1,6 +1,5 @@
--- pagenow_search_users as revision 0006_search_trigram_statistics defines it (that
--- revision builds it from 0005's statement); later revisions that replace the function
--- restore this text when they are downgraded.
+-- pagenow_search_users as revision 0006_search_trigram_statistics defines it; later revisions
+-- that replace the function restore this text when they are downgraded.
 CREATE OR REPLACE FUNCTION pagenow_search_users(
     p_kind text, p_caller_id varchar, p_term varchar, p_limit bigint, p_offset bigint)
 RETURNS TABLE (user_id varchar, first_name varchar, last_name varchar, description varchar,
