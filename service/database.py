@@ -38,9 +38,17 @@ _RETURNED_AT = "pagenow_returned_at"
 
 
 def read(statement, params: dict | None = None, *, reader: bool = False) -> Result:
-    """Run a SELECT in the request's session; reader=True runs it on the reader bind if any."""
+    """Run a SELECT in the request's session; reader=True runs it on the reader bind if any.
+
+    Every read selects columns, never ORM entities, so it runs as a Core statement on the
+    session's connection (`Session.connection`, in the session's transaction): the ORM's
+    execution (entity loading, identity map) adds nothing to plain rows and cost about a
+    fifth of a profile read's CPU. Pending ORM changes are flushed first, as
+    `Session.execute` would autoflush them."""
+    session = db.session
+    session.flush()
     bind = db.engines.get(READER_BIND) if reader else None
-    return db.session.execute(statement, params, bind_arguments={"bind": bind} if bind is not None else None)
+    return session.connection(bind_arguments={"bind": bind} if bind is not None else None).execute(statement, params)
 
 
 class SchemaRows(list):
