@@ -28,28 +28,13 @@ from jose.exceptions import JOSEError
 
 from .apidoc import TOKEN_REQUIRED_DOC
 from .config import ConfigError
-from .errors import ApiError
+from .errors import Unauthorized, Unavailable
 
 log = logging.getLogger(__name__)
 
 LEEWAY_SECONDS = 60
 JWKS_REFETCH_INTERVAL = 10.0
 JWKS_FETCH_TIMEOUT = 3.0
-
-
-class Unauthorized(ApiError):
-    status = 401
-
-
-class KeySetUnavailable(ApiError):
-    """No key has ever been loaded: the source has been unreachable since start-up. Not
-    the client's fault, and a 401 would make the clients sign their users out."""
-
-    status = 503
-
-    def __init__(self, retry_after: int):
-        super().__init__("Sign-in keys are temporarily unavailable, please retry",
-                         headers={"Retry-After": str(retry_after)})
 
 
 class KeySetUnusable(Exception):
@@ -219,7 +204,10 @@ class TokenVerifier:
         key = self.jwks.get(kid)
         if key is None:
             if not self.jwks.loaded:
-                raise KeySetUnavailable(self.jwks.retry_after())
+                # No key has ever loaded: the source has been unreachable since start-up.
+                # Not the client's fault, and a 401 would make clients sign their users out.
+                raise Unavailable("Sign-in keys are temporarily unavailable, please retry",
+                                  retry_after=self.jwks.retry_after())
             raise Unauthorized("Token signed by an unknown key")
         try:
             claims = jwt.decode(

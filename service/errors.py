@@ -12,16 +12,56 @@ log = logging.getLogger(__name__)
 
 
 class ApiError(Exception):
-    """A domain failure with a status code and a message that is safe to show."""
+    """A domain failure with a status code and a message that is safe to show: 400 (the
+    request is invalid and changed nothing) unless a subclass below says otherwise."""
 
     status = 400
 
-    def __init__(self, message: str, status: int | None = None, headers: dict | None = None):
+    def __init__(self, message: str, headers: dict | None = None):
         super().__init__(message)
         self.message = message
-        if status is not None:
-            self.status = status
         self.headers = headers or {}
+
+
+class Unauthorized(ApiError):
+    """No acceptable ID token (the handler adds WWW-Authenticate)."""
+
+    status = 401
+
+
+class Forbidden(ApiError):
+    """The caller is known but may not do this."""
+
+    status = 403
+
+
+class NotFound(ApiError):
+    """The caller is not registered, or what the request names does not exist."""
+
+    status = 404
+
+
+class Conflict(ApiError):
+    """The request conflicts with the current state (a duplicate, an existing row)."""
+
+    status = 409
+
+
+class StorageError(ApiError):
+    """Image storage (S3) refused or failed an operation; the database is unchanged."""
+
+    status = 502
+
+
+class Unavailable(ApiError):
+    """A dependency cannot answer now; the client should retry (after `retry_after` seconds
+    when given)."""
+
+    status = 503
+
+    def __init__(self, message: str = "Service temporarily unavailable, please retry",
+                 retry_after: int | None = 1):
+        super().__init__(message, headers={} if retry_after is None else {"Retry-After": str(retry_after)})
 
 
 def _flatten(errors, prefix="") -> list[str]:

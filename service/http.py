@@ -161,6 +161,23 @@ class TextConverter(PathConverter):
     regex = "[^/](?s:.*?)"
 
 
+# The {term} of the search routes (user search and friend search): one path segment.
+TERM_MAX_LENGTH = 200
+
+
+def term_parameter(example: str, description: str) -> dict:
+    """The documentation of a search route's {term} path parameter."""
+    return {"in": "path", "name": "term", "required": True, "example": example, "description": description,
+            "schema": {"type": "string", "minLength": 1, "maxLength": TERM_MAX_LENGTH}}
+
+
+def check_term(term: str) -> str:
+    """A search term within TERM_MAX_LENGTH (TextConverter takes a segment of any length)."""
+    if len(term) > TERM_MAX_LENGTH:
+        raise ApiError(f"Search term must be at most {TERM_MAX_LENGTH} characters")
+    return term
+
+
 class StrictBoolean(fields.Boolean):
     """JSON true/false only: no "yes", 1 or "true"."""
 

@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.exc import DBAPIError
 
+from ..errors import StorageError
 from ..extensions import db
 from ..timeutil import utcnow
-from ..users.images import UPLOAD_EXTENSIONS, URL_EXPIRY_SECONDS, ProfileImageStore, StorageError, image_store
+from ..users.images import UPLOAD_EXTENSIONS, URL_EXPIRY_SECONDS, ProfileImageStore, image_store
 from . import queries
 
 log = logging.getLogger(__name__)

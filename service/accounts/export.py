@@ -16,7 +16,7 @@ from flask import Response
 from sqlalchemy.engine import Connection
 
 from ..extensions import db
-from ..users.access import NotFound
+from ..errors import NotFound
 from ..users.schemas import UserPrivateSchema
 from . import queries
 

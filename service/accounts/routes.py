@@ -7,7 +7,7 @@ from flask.views import MethodView
 from ..apidoc import errors
 from ..auth import auth_required, current_caller
 from ..http import Blueprint
-from ..users.access import NotFound
+from ..errors import NotFound
 from .deletion import delete_account
 from .export import export_response
 from .schemas import EXPORT_EXAMPLE, AccountExportSchema

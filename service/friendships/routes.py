@@ -5,10 +5,10 @@ from flask import current_app
 from flask.views import MethodView
 
 from ..auth import auth_required, current_caller
-from ..errors import ApiError
+from ..errors import ApiError, Conflict, Forbidden, NotFound
 from ..extensions import db
 from ..apidoc import ALICE, BOB, USER_ID_PARAMETER, errors
-from ..http import Blueprint, CountSchema, SuccessSchema
+from ..http import TERM_MAX_LENGTH, Blueprint, CountSchema, SuccessSchema, check_term, term_parameter
 from ..users.access import require_registered, require_user_exists
 from ..users.schemas import USER_SUMMARY_EXAMPLES, Timestamp, UserSummarySchema
 from . import queries
@@ -17,7 +17,6 @@ from .schemas import (
     FRIEND_REQUEST_EXAMPLES,
     FRIEND_SEARCH_EXAMPLES,
     FRIENDSHIP_EXAMPLE,
-    TERM_MAX_LENGTH,
     AllFriendsPagingArgs,
     FriendEntrySchema,
     FriendRequestAcceptSchema,
@@ -35,13 +34,9 @@ from .schemas import (
 # Full paths: these routes live under /users/id/... and /friendship/...
 blp = Blueprint("friendships", __name__, description="Friend requests, friend lists and mutual friends")
 
-TERM_DOC = {
-    "in": "path", "name": "term", "required": True,
-    "description": f"Matched literally and case-insensitively (%, _ and \\ are plain characters); "
-                   f"URL-encoded; at most {TERM_MAX_LENGTH} characters (else 400)",
-    "example": "bob",
-    "schema": {"type": "string", "minLength": 1, "maxLength": TERM_MAX_LENGTH},
-}
+TERM_DOC = term_parameter(
+    "bob", "Matched literally and case-insensitively (%, _ and \\ are plain characters); "
+           f"URL-encoded; at most {TERM_MAX_LENGTH} characters (else 400)")
 COUNT_EXAMPLE = {"count_1": 3, "count": 3}
 SUCCESS_EXAMPLE = {"success": True}
 
@@ -77,12 +72,6 @@ def _empty_unless_missing(user_id: str) -> list:
     # check costs a statement only when the list is empty.
     require_user_exists(user_id)
     return []
-
-
-def check_term(term: str) -> str:
-    if len(term) > TERM_MAX_LENGTH:
-        raise ApiError(f"Search term must be at most {TERM_MAX_LENGTH} characters")
-    return term
 
 
 # --- Friends of a user (§4.3) ------------------------------------------------------------
@@ -204,7 +193,7 @@ class FriendRequestWith(MethodView):
             raise ApiError("You cannot decline a request from yourself")
         require_user_exists(user_id)
         if not queries.decline_request(user_id, caller_id):
-            raise ApiError("No pending friend request from this user", 404)
+            raise NotFound("No pending friend request from this user")
         db.session.commit()
         return {"success": True}
 
@@ -242,7 +231,7 @@ class FriendRequests(MethodView):
         caller_id = require_registered()
         require_user_exists(target)
         if not queries.create_request(caller_id, target):
-            raise ApiError("A friend request or friendship already exists between these users", 409)
+            raise Conflict("A friend request or friendship already exists between these users")
         db.session.commit()
         return {"success": True}
 
@@ -267,9 +256,9 @@ class FriendRequestAccept(MethodView):
         require_user_exists(requester)
         outcome = queries.accept_request(requester, caller_id)
         if outcome == "already_friends":
-            raise ApiError("You are already friends", 409)
+            raise Conflict("You are already friends")
         if outcome == "missing":
-            raise ApiError("No pending friend request from this user", 404)
+            raise NotFound("No pending friend request from this user")
         db.session.commit()
         return {"success": True}
 
@@ -290,9 +279,9 @@ class FriendshipDelete(MethodView):
         if user_a == user_b:
             raise ApiError("user_id1 and user_id2 must differ")
         if current_caller().user_id not in (user_a, user_b):
-            raise ApiError("You can only delete your own friendships", 403)
+            raise Forbidden("You can only delete your own friendships")
         if not queries.delete_friendship(user_a, user_b):
-            raise ApiError("No friendship or request between these users", 404)
+            raise NotFound("No friendship or request between these users")
         db.session.commit()
         return {"success": True}
 

@@ -7,9 +7,6 @@ from ..apidoc import ACCEPTED_AT, ALICE, BOB, REQUESTED_AT
 from ..http import QueryBoolean, paging_schema
 from ..users.schemas import USER_SUMMARY_EXAMPLES, Timestamp, UserSummarySchema
 
-TERM_MAX_LENGTH = 200
-
-
 def _user_id(**kwargs):
     return fields.String(required=True, validate=validate.Length(min=1), **kwargs)
 

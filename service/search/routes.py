@@ -4,11 +4,10 @@ from __future__ import annotations
 from flask.views import MethodView
 
 from ..auth import auth_required, current_caller
-from ..errors import ApiError
 from ..apidoc import errors
-from ..http import Blueprint
+from ..http import TERM_MAX_LENGTH, Blueprint, check_term, term_parameter
 from . import queries
-from .schemas import SEARCH_RESULT_EXAMPLES, TERM_MAX_LENGTH, SearchPagingArgs, UserSearchResultSchema
+from .schemas import SEARCH_RESULT_EXAMPLES, SearchPagingArgs, UserSearchResultSchema
 
 blp = Blueprint("search", __name__, url_prefix="/users/search", description="Ranked user search")
 
@@ -26,17 +25,11 @@ EMAIL_PRIVACY = (
 
 
 def _term_doc(example: str) -> dict:
-    return {
-        "in": "path", "name": "term", "required": True, "example": example,
-        "description": "What to look for; URL-encode it (encodeURIComponent)",
-        "schema": {"type": "string", "minLength": 1, "maxLength": TERM_MAX_LENGTH},
-    }
+    return term_parameter(example, "What to look for; URL-encode it (encodeURIComponent)")
 
 
 def _search(kind: str, term: str, paging: dict) -> list:
-    if len(term) > TERM_MAX_LENGTH:
-        raise ApiError(f"Search term must be at most {TERM_MAX_LENGTH} characters")
-    return queries.search_users(kind, current_caller().user_id, term, paging["limit"], paging["offset"])
+    return queries.search_users(kind, current_caller().user_id, check_term(term), paging["limit"], paging["offset"])
 
 
 @blp.route("/email/<text:term>", parameters=[_term_doc("bob.okafor@example.com")])

@@ -6,8 +6,6 @@ from marshmallow import fields
 from ..http import paging_schema
 from ..users.schemas import USER_SUMMARY_EXAMPLES, UserSummarySchema
 
-TERM_MAX_LENGTH = 200
-
 SearchPagingArgs = paging_schema(15, 15)
 
 

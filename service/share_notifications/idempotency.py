@@ -23,7 +23,7 @@ import uuid
 
 from flask import request
 
-from ..errors import ApiError
+from ..errors import ApiError, Conflict, Unavailable
 from ..extensions import db
 from ..timeutil import utcnow
 from . import queries
@@ -85,9 +85,9 @@ def claim(user_id: str, key: str, request_fingerprint: str, event_id: uuid.UUID)
             queries.renew_idempotency_key(user_id, key, request_fingerprint, event_id, now)
             return None
         if row.fingerprint != request_fingerprint:
-            raise ApiError(f"This {HEADER} was already used for a different request", 409)
+            raise Conflict(f"This {HEADER} was already used for a different request")
         return row.event_id
-    raise ApiError("Service temporarily unavailable, please retry", 503, headers={"Retry-After": "1"})
+    raise Unavailable()
 
 
 class ExpiredKeyCleanup:

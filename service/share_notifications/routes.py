@@ -9,12 +9,12 @@ from flask.views import MethodView
 from sqlalchemy.exc import IntegrityError
 
 from ..auth import auth_required, current_caller
-from ..errors import FOREIGN_KEY_VIOLATION, ApiError
+from ..errors import FOREIGN_KEY_VIOLATION, ApiError, Forbidden, NotFound
 from ..extensions import db
 from ..friendships.queries import are_friends
 from ..apidoc import EVENT_ID, errors
 from ..http import Blueprint, SuccessSchema, json_body
-from ..users.access import NotFound, require_registered, require_user_exists
+from ..users.access import require_registered, require_user_exists
 from . import idempotency, queries
 from .schemas import (
     PERSONAL_SHARE_CREATE_EXAMPLE,
@@ -43,10 +43,6 @@ blp = Blueprint(
 )
 
 EVENT_ID_DOC = {"type": "string", "format": "uuid"}
-
-
-class Forbidden(ApiError):
-    status = 403
 
 
 def _claimed(operation: str, args: dict, event_id: uuid.UUID) -> tuple[str | None, uuid.UUID | None]:

@@ -2,13 +2,9 @@
 from __future__ import annotations
 
 from ..auth import current_caller
-from ..errors import ApiError
+from ..errors import NotFound
 from . import queries
 from .models import User
-
-
-class NotFound(ApiError):
-    status = 404
 
 
 def registered_caller() -> User:

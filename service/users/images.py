@@ -6,17 +6,13 @@ import threading
 
 from flask import current_app
 
-from ..errors import ApiError
+from ..errors import ApiError, StorageError, Unavailable
 
 log = logging.getLogger(__name__)
 
 URL_EXPIRY_SECONDS = 3600
 # The extensions an upload URL can be issued for (each leaves its own object).
 UPLOAD_EXTENSIONS = ("png", "jpeg", "jpg")
-
-
-class StorageError(ApiError):
-    status = 502
 
 
 class ProfileImageStore:
@@ -36,8 +32,8 @@ class ProfileImageStore:
                     from botocore.config import Config as BotoConfig
 
                     if not self.bucket or not self.region:
-                        raise ApiError("Profile image storage is not configured: set PROFILE_IMAGE_BUCKET_NAME "
-                                       "and AWS_REGION (S3_ENDPOINT_URL for a local S3)", 503)
+                        raise Unavailable("Profile image storage is not configured: set PROFILE_IMAGE_BUCKET_NAME "
+                                          "and AWS_REGION (S3_ENDPOINT_URL for a local S3)", retry_after=None)
                     self._client = boto3.client(
                         "s3",
                         region_name=self.region,
@@ -65,7 +61,7 @@ class ProfileImageStore:
             raise
         except Exception as exc:  # no credentials, bad region: a server-side fault
             log.error("presigning failed: %s", type(exc).__name__)
-            raise ApiError("Could not sign the image URL", 503) from None
+            raise Unavailable("Could not sign the image URL", retry_after=None) from None
 
     def upload_url(self, user_id: str, ext: str) -> str:
         return self._presign(

@@ -6,7 +6,7 @@ from flask.views import MethodView
 from sqlalchemy.exc import IntegrityError
 
 from ..auth import auth_required, current_caller
-from ..errors import ApiError
+from ..errors import ApiError, Conflict, Forbidden, NotFound
 from ..extensions import db
 from ..apidoc import ALICE, BOB, USER_ID_PARAMETER, errors, path_parameter
 from ..http import Blueprint, SuccessSchema, json_body, load_string_array
@@ -41,17 +41,13 @@ IDS_PARAMETER = path_parameter(
     "ids", f"Comma-separated user ids, at most {MAX_IDS}", f"{ALICE},{BOB}")
 
 
-class Conflict(ApiError):
-    status = 409
-
-
 def verified_email() -> str:
     """The token's email, which is stored as the caller's only when Cognito says they own it
     (API.md §8): where a pool lets users edit their email attribute, an unverified address
     could be anyone's."""
     caller = current_caller()
     if not caller.email_verified:
-        raise ApiError("Your email address is not verified: verify it with the sign-in provider, then retry", 403)
+        raise Forbidden("Your email address is not verified: verify it with the sign-in provider, then retry")
     return caller.email
 
 
@@ -182,7 +178,7 @@ class UserById(MethodView):
         """
         profile = queries.get_public_profile(user_id)
         if profile is None:
-            raise ApiError("User not found", 404)
+            raise NotFound("User not found")
         return profile
 
 
@@ -220,7 +216,7 @@ class MyProfileImageUploadUrl(MethodView):
         # Clients rely on the columns being set before the upload happens. No row: the
         # account was deleted meanwhile, and an upload would outlive it.
         if not queries.set_profile_image(user.user_id, ext):
-            raise ApiError("User not found", 404)
+            raise NotFound("User not found")
         db.session.commit()
         return jsonify(url)
 
