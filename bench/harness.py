@@ -29,7 +29,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 
-from service.seed import TABLES, SeedParams, default_shares_per_user  # noqa: E402
+from seed import TABLES, SeedParams, default_shares_per_user  # noqa: E402
 from plans import function_plans  # noqa: E402
 from tokens import CLIENT_ID, POOL_ID, REGION, TestKey, claims_for, sign, write_jwks  # noqa: E402
 
@@ -37,7 +37,8 @@ VENV_BIN = os.path.join(ROOT, ".venv", "bin")
 SHARE_URL_PREFIX = "https://bench.pagenow.invalid/share/"
 DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
-# name, method + path shown in the table, req/s target from issue 7 (None: 2x the original)
+# name, method + path shown in the table, the req/s the project targets (None: twice the
+# original service's)
 ENDPOINTS = [
     ("ping", "GET /ping", 4000),
     ("own_profile", "GET /users/me", 1500),
@@ -124,7 +125,9 @@ def service_env(database_url: str, jwks_path: str | None = None, **extra) -> dic
     return env
 
 
-def migrate_and_seed(database_url: str, params: SeedParams, reseed: bool) -> str:
+def migrate_and_seed(database_url: str, params: SeedParams, reseed: bool, replace_data: bool) -> str:
+    """Migrate, then seed (bench/seed.py) unless the database holds exactly this data set.
+    replace_data: the seeder may truncate tables that hold other rows."""
     env = service_env(database_url, LOG_LEVEL="WARNING")
     subprocess.run([os.path.join(VENV_BIN, "flask"), "db", "upgrade"], cwd=ROOT, env=env, check=True,
                    stdout=subprocess.DEVNULL)
@@ -133,11 +136,14 @@ def migrate_and_seed(database_url: str, params: SeedParams, reseed: bool) -> str
         return "reused"
     log(f"seeding {params.users:,} users (seed {params.seed}, {params.shares_per_user:g} shares/user)")
     started = time.monotonic()
-    subprocess.run(
-        [os.path.join(VENV_BIN, "flask"), "seed", "--users", str(params.users), "--seed", str(params.seed),
-         "--shares-per-user", str(params.shares_per_user)],
-        cwd=ROOT, env=env, check=True,
+    seeded = subprocess.run(
+        [os.path.join(VENV_BIN, "python"), os.path.join(ROOT, "bench", "seed.py"), "--database-url", database_url,
+         "--users", str(params.users), "--seed", str(params.seed), "--shares-per-user", str(params.shares_per_user)]
+        + (["--replace-data"] if replace_data else []),
+        cwd=ROOT, env=env,
     )
+    if seeded.returncode != 0:
+        raise SystemExit(f"seeding failed (exit status {seeded.returncode}); see above")
     return f"seeded in {time.monotonic() - started:.0f}s"
 
 
@@ -669,6 +675,9 @@ def main(argv=None) -> int:
     ap.add_argument("--admin-url", default=os.environ.get("BENCH_ADMIN_URL", DEFAULT_ADMIN_URL))
     ap.add_argument("--database-url", default=None, help="use this database instead of pagenow_bench_u<users>_s<seed>")
     ap.add_argument("--reseed", action="store_true", help="seed even if the database already matches")
+    ap.add_argument("--replace-data", action="store_true",
+                    help="with --database-url: let the seeder truncate that database's tables when they hold other "
+                         "rows (the harness's own pagenow_bench_* databases are always replaced)")
     ap.add_argument("--results-dir", default=os.path.join(ROOT, "bench", "results"))
     ap.add_argument("--label", default="", help="appended to the result file name")
     ap.add_argument("--no-plans", action="store_true")
@@ -708,7 +717,8 @@ def main(argv=None) -> int:
         ensure_database(args.admin_url, name)
         database_url = db_url_for(args.admin_url, name)
     database_url = database_url.replace("postgresql://", "postgresql+psycopg2://", 1)
-    seeding = migrate_and_seed(database_url, params, args.reseed)
+    seeding = migrate_and_seed(database_url, params, args.reseed,
+                               replace_data=args.replace_data or not args.database_url)
     counts = table_counts(database_url)
     warmed = prewarm(database_url) if not args.no_prewarm else "not prewarmed (--no-prewarm)"
     log(f"cache: {warmed}")

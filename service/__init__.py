@@ -42,9 +42,7 @@ def register_commands(app: Flask) -> None:
     from .demodata import demo_data_command
     from .devsignin import dev_token_command
     from .search.commands import search_trigrams_command
-    from .seed import seed_command
 
-    app.cli.add_command(seed_command)
     app.cli.add_command(search_trigrams_command)
     app.cli.add_command(dev_token_command)
     app.cli.add_command(demo_data_command)

@@ -16,12 +16,11 @@ import psycopg2
 import pytest
 
 import pgcontrib
-from service import seed as seed_module
-from service.seed import SeedParams, seed_database
-
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "bench"))
 
+import seed as seed_module  # noqa: E402
+from seed import DatabaseHoldsData, SeedParams, seed_database  # noqa: E402
 from harness import (  # noqa: E402
     REFERENCE_SCHEMA, database_comment, drop_reference_functions, install_reference_functions, libpq_url)
 PYTHON = os.path.join(ROOT, ".venv", "bin", "python")
@@ -100,7 +99,7 @@ def test_harness_runs_every_endpoint_without_errors(bench_db, tmp_path):
     proc = subprocess.run(
         [PYTHON, "bench/harness.py", "--database-url", bench_db, "--users", "400", "--duration", "1",
          "--warmup", "0", "--connections", "2", "--threads", "1", "--tokens", "20", "--floor-samples", "2",
-         "--results-dir", str(tmp_path)],
+         "--replace-data", "--results-dir", str(tmp_path)],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-4000:]
@@ -131,7 +130,7 @@ def test_harness_measures_a_reference_revision_side_by_side(bench_db, tmp_path):
         [PYTHON, "bench/harness.py", "--database-url", bench_db, "--users", "400", "--duration", "1",
          "--warmup", "0", "--connections", "2", "--threads", "1", "--tokens", "20", "--floor-samples", "1",
          "--endpoints", "ping,own_profile,broadcast_share", "--reference", "HEAD", "--rounds", "2", "--no-plans",
-         "--results-dir", str(tmp_path)],
+         "--replace-data", "--results-dir", str(tmp_path)],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-4000:]
@@ -168,14 +167,14 @@ def test_seed_is_deterministic_and_consistent(bench_db):
     conn = psycopg2.connect(libpq_url(bench_db))
     try:
         migrated = schema(bench_db)
-        seed_database(conn, params, quiet=True)
+        seed_database(conn, params, replace_data=True, quiet=True)
         first = checksum(bench_db)
         # Indexes, constraints and columns come back exactly as the migrations made them.
         assert schema(bench_db) == migrated
         assert database_comment(bench_db) == params.signature()
-        seed_database(conn, params, quiet=True)
+        seed_database(conn, params, replace_data=True, quiet=True)
         assert checksum(bench_db) == first
-        seed_database(conn, SeedParams(users=300, seed=8), quiet=True)
+        seed_database(conn, SeedParams(users=300, seed=8), replace_data=True, quiet=True)
         assert checksum(bench_db) != first
 
         with conn.cursor() as cur:
@@ -259,13 +258,13 @@ def test_a_share_of_friendships_closes_triangles(bench_db):
     conn = psycopg2.connect(libpq_url(bench_db))
     try:
         sparse = dict(users=5000, seed=3, avg_friends=10.0, shares_per_user=0.2)
-        seed_database(conn, SeedParams(**sparse, fof_fraction=0.0), quiet=True)
+        seed_database(conn, SeedParams(**sparse, fof_fraction=0.0), replace_data=True, quiet=True)
         baseline = mutual_share(conn)
-        seed_database(conn, SeedParams(**sparse), quiet=True)
+        seed_database(conn, SeedParams(**sparse), replace_data=True, quiet=True)
         with_fof = mutual_share(conn)
         assert baseline < 0.15 and with_fof > 0.4, (baseline, with_fof)
 
-        seed_database(conn, SeedParams(users=2000, seed=3, shares_per_user=0.5), quiet=True)
+        seed_database(conn, SeedParams(users=2000, seed=3, shares_per_user=0.5), replace_data=True, quiet=True)
         with conn.cursor() as cur:
             cur.execute("""
                 SELECT avg(d), max(d) FROM (
@@ -284,21 +283,59 @@ def test_failed_seed_is_not_reusable_and_the_next_one_restores_the_indexes(bench
     conn = psycopg2.connect(libpq_url(bench_db))
     try:
         params = SeedParams(users=300, seed=7)
-        seed_database(conn, params, quiet=True)
+        seed_database(conn, params, replace_data=True, quiet=True)
         migrated = schema(bench_db)
         # Fail late: after the indexes were dropped and some tables loaded.
         monkeypatch.setattr(seed_module, "_SEEN_SQL", "SELECT 1 / 0")
         with pytest.raises(psycopg2.Error):
-            seed_database(conn, params, quiet=True)
+            seed_database(conn, params, replace_data=True, quiet=True)
         assert database_comment(bench_db) is None  # the harness reseeds
         assert schema(bench_db) != migrated  # indexes are missing ...
         with conn.cursor() as cur:
             cur.execute("SELECT count(*) FROM _seed_rebuild")  # ... but remembered
             assert cur.fetchone()[0] > 0
         monkeypatch.undo()
-        seed_database(conn, params, quiet=True)
+        seed_database(conn, params, replace_data=True, quiet=True)
         assert schema(bench_db) == migrated
         assert database_comment(bench_db) == params.signature()
+    finally:
+        conn.close()
+
+
+def test_the_seeder_refuses_a_database_that_holds_data_unless_told(bench_db):
+    seed_cli = [PYTHON, os.path.join(ROOT, "bench", "seed.py"), "--database-url", bench_db, "--users", "60",
+                "--seed", "5"]
+    conn = psycopg2.connect(libpq_url(bench_db))
+    try:
+        params = SeedParams(users=300, seed=7)
+        seed_database(conn, params, replace_data=True, quiet=True)
+        before = checksum(bench_db)
+        with pytest.raises(DatabaseHoldsData):
+            seed_database(conn, SeedParams(users=60, seed=5), quiet=True)
+        refused = subprocess.run(seed_cli, cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert refused.returncode == 2, refused.stderr
+        assert refused.stderr.strip() == ("seed: the database's tables hold data; the seeder truncates them: "
+                                          "pass --replace-data to replace it")
+        # Nothing changed, not even the reuse signature.
+        assert checksum(bench_db) == before
+        assert database_comment(bench_db) == params.signature()
+
+        replaced = subprocess.run(seed_cli + ["--replace-data"], cwd=ROOT, capture_output=True, text=True,
+                                  timeout=300)
+        assert replaced.returncode == 0, replaced.stderr
+        assert replaced.stdout.startswith("seeded {'user_table': 60, ")
+        assert "done in" in replaced.stderr  # the progress lines
+        assert database_comment(bench_db) == SeedParams(users=60, seed=5).signature()
+
+        # An empty database needs no flag.
+        with conn.cursor() as cur:
+            cur.execute("TRUNCATE " + ", ".join(seed_module.TABLES))
+        conn.commit()
+        fresh = subprocess.run(seed_cli, cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert fresh.returncode == 0, fresh.stderr
+        with conn.cursor() as cur:
+            cur.execute("SELECT count(*) FROM user_table")
+            assert cur.fetchone()[0] == 60
     finally:
         conn.close()
 
@@ -337,7 +374,7 @@ def test_reference_functions_are_the_revisions_own(bench_db, functions):
     conn.autocommit = True
     try:
         # Its own data set, whatever the tests before it left.
-        seed_database(conn, SeedParams(users=300, seed=8), quiet=True)
+        seed_database(conn, SeedParams(users=300, seed=8), replace_data=True, quiet=True)
     finally:
         conn.close()
     line, reference_url = install_reference_functions(bench_db, functions)
