@@ -70,6 +70,32 @@ def database_url(pg_server):
     pg_server.drop_database(url)
 
 
+@pytest.fixture()
+def scratch_url(pg_server):
+    """An empty database of the test's own."""
+    url = pg_server.create_database(prefix="pagenow_scratch")
+    yield url
+    pg_server.drop_database(url)
+
+
+@pytest.fixture()
+def scratch_app(scratch_url, jwks_path):
+    """An app on scratch_url without the per-test rollback: its commits are real."""
+    application = create_app(make_config(scratch_url, jwks_path))
+    application.config["TESTING"] = True
+    yield application
+    with application.app_context():
+        for engine in db.engines.values():
+            engine.dispose()
+
+
+@pytest.fixture()
+def scratch_db(scratch_url, scratch_app):
+    """scratch_url migrated to head."""
+    migrate_to_head(scratch_app)
+    return scratch_url
+
+
 class FreshContextClient(FlaskClient):
     """Runs each request in an empty contextvars context so it gets its own app context,
     `g` and session, as in production; otherwise requests would reuse the test's app

@@ -18,9 +18,7 @@ from alembic.script import ScriptDirectory
 from flask_migrate import downgrade, stamp, upgrade
 from sqlalchemy import create_engine, inspect
 
-from conftest import make_config
 from revisions import load_revision
-from service import create_app
 from service.extensions import db
 from service.search.models import include_object_for
 from service.timeutil import utcnow
@@ -39,20 +37,6 @@ DUPLICATE_ORIGINAL_INDEXES = {
 }
 # ...and keeps these two, whose column leads no other full index.
 KEPT_ORIGINAL_INDEXES = {"ix_friendship_table_user_id2", "ix_share_notification_seen_table_user_id"}
-
-
-@pytest.fixture()
-def scratch_url(pg_server):
-    url = pg_server.create_database(prefix="pagenow_migr")
-    yield url
-    pg_server.drop_database(url)
-
-
-@pytest.fixture()
-def scratch_app(scratch_url, jwks_path):
-    application = create_app(make_config(scratch_url, jwks_path))
-    application.config["TESTING"] = True
-    return application
 
 
 def head_revision(app) -> str:

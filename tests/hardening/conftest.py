@@ -11,8 +11,8 @@ import time
 import pytest
 import requests
 
-from service import create_app
-from service.config import Config
+# The hardening tests build apps on their own databases with these.
+from conftest import make_config, migrate_to_head  # noqa: F401
 from tokens import CLIENT_ID, POOL_ID, REGION
 
 from .jwks_server import JwksServer
@@ -25,51 +25,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def make_config(database_url: str, jwks_path, **overrides) -> Config:
-    # Own copy: `from conftest import ...` is ambiguous with several rootless conftest modules.
-    values = dict(
-        database_url=database_url, cognito_region=REGION, cognito_pool_id=POOL_ID,
-        cognito_app_client_id=CLIENT_ID, cognito_jwks_url=f"file://{jwks_path}",
-        profile_image_bucket_name="pagenow-test-images", aws_region="us-east-1", log_level="WARNING",
-    )
-    values.update(overrides)
-    return Config(**values)
-
-
-def migrate_to_head(app) -> None:
-    from flask_migrate import upgrade
-
-    with app.app_context():
-        upgrade()
-
-
-def migrated_database(pg_server, jwks_path) -> str:
-    """A fresh scratch database at head; its writes are real commits."""
-    url = pg_server.create_database(prefix="pagenow_hard")
-    migrate_to_head(create_app(make_config(url, jwks_path)))
-    return url
-
-
-@pytest.fixture()
-def scratch_db(pg_server, jwks_path):
-    url = migrated_database(pg_server, jwks_path)
-    yield url
-    pg_server.drop_database(url)
-
-
-@pytest.fixture()
-def scratch_app(scratch_db, jwks_path):
-    """An app on its own database, without the per-test rollback: commits are real."""
-    application = create_app(make_config(scratch_db, jwks_path))
-    application.config["TESTING"] = True
-    yield application
-    from service.extensions import db
-
-    with application.app_context():
-        for engine in db.engines.values():
-            engine.dispose()
 
 
 class Gunicorn:

@@ -14,8 +14,9 @@ import psycopg2
 import pytest
 import requests
 
+from tcp_relay import Relay
+
 from .fast_tokens import FastSigner
-from .tcp_proxy import TcpProxy
 
 CLIENTS = 10
 WARMUP_S = 4.0
@@ -38,12 +39,13 @@ def via_proxy(database_url: str, port: int, address: str = "127.0.0.1") -> str:
     return urlunsplit(parts._replace(netloc=f"{netloc[0]}@{host}" if len(netloc) == 2 else host, query=query))
 
 
-def proxy_for(database_url: str) -> TcpProxy:
+def proxy_for(database_url: str) -> Relay:
+    """A relay to the database the URL names, which the test can cut and restore."""
     parts = urlsplit(database_url.replace("+psycopg2", ""))
     query = dict(parse_qsl(parts.query))
-    if query.get("host", "").startswith("/"):
-        return TcpProxy(int(query.get("port", 5432)), upstream_host=query["host"])
-    return TcpProxy(parts.port or 5432, upstream_host=parts.hostname or "127.0.0.1")
+    if query.get("host", "").startswith("/"):  # a socket directory (the embedded PostgreSQL)
+        return Relay([f"{query['host']}/.s.PGSQL.{query.get('port', 5432)}"])
+    return Relay([(parts.hostname or "127.0.0.1", parts.port or 5432)])
 
 
 def profile(description: str) -> dict:

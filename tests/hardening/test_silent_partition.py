@@ -30,7 +30,7 @@ from .conftest import make_config
 from .test_outage import via_proxy
 
 ROOT = Path(__file__).resolve().parents[2]
-FORWARDER = ROOT / "tests" / "infra" / "tcp_forward.py"
+FORWARDER = ROOT / "tests" / "tcp_relay.py"
 # Contract budget (README, "Database outages"): the service's own settings give up after
 # about 10 s (statement timeout + 5 s, or a 5 s idle probe and the same user timeout); 20 s
 # is a margin a loaded two-core host meets, where a hang would last a minute or more.

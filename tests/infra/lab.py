@@ -196,7 +196,7 @@ class DeployLab:
 
     def _start_forwarder(self, name: str, listen: str, upstreams: list[str], *, listen_netns: str | None = None,
                          run_in: str | None = None) -> None:
-        cmd = [sys.executable, str(HERE / "tcp_forward.py"), "--listen", listen]
+        cmd = [sys.executable, str(HERE.parent / "tcp_relay.py"), "--listen", listen]
         for upstream in upstreams:
             cmd += ["--to", upstream]
         if listen_netns:
