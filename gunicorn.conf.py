@@ -4,11 +4,11 @@ import os
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 # One process per core, four threads each. A request holds the GIL for ~1-2 ms of Python
-# and waits ~0.1-1 ms per database round trip (one per read since issue 7), so four
+# and waits ~0.1-1 ms per database round trip (one per read), so four
 # threads keep a process's core busy; a process beyond the cores only adds context
 # switches, memory and another pool of database connections (per instance: workers x
 # (DB_POOL_SIZE + DB_MAX_OVERFLOW), which RDS Proxy multiplexes onto fewer server
-# connections). Measured on the 2-core bench host (bench/README.md): 2x4 >= 3x4 > 2x8 > 4x4.
+# connections). Measured with bench/run.sh on a 2-core host: 2x4 >= 3x4 > 2x8 > 4x4.
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count()))
 threads = int(os.environ.get("GUNICORN_THREADS", 4))
 worker_class = "gthread"

@@ -1,4 +1,4 @@
-"""Configuration from the environment only (issue 2): required values name themselves,
+"""Configuration from the environment only: required values name themselves,
 RDS_* parts assemble a URL, postgres:// is normalised, nothing secret is logged."""
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ def _run(sender_id: str):
 def test_duplicate_and_self_rows_give_one_row_per_friend(sql, share_rows):
     for uid in ("s", "a", "b"):
         make_user(uid)
-    # Legacy data the pair index now refuses: one pair accepted in both directions.
+    # Legacy data the pair index refuses: one pair accepted in both directions.
     sql("DROP INDEX uq_friendship_table_pair")
     make_friendship("s", "a")
     make_friendship("a", "s")
