@@ -19,7 +19,7 @@ RUN groupadd --system --gid 10001 pagenow \
 COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
 # Code stays owned by root: the service user can read it, not change it.
-COPY wsgi.py gunicorn.conf.py ./
+COPY wsgi.py gunicorn.conf.py gunicorn_worker.py ./
 COPY migrations/ migrations/
 COPY service/ service/
 # The one writable folder: compose mounts a volume here for the development sign-in key.

@@ -91,3 +91,37 @@ def test_sigterm_lets_the_in_flight_request_finish(scratch_db, jwks_path, gunico
     except requests.ConnectionError:
         still_serving = False
     assert not still_serving
+
+
+def test_sigterm_serves_connections_the_worker_accepted_before_their_request(scratch_db, jwks_path,
+                                                                             gunicorn_factory):
+    """gunicorn_worker.DrainingThreadWorker: a connection the worker has accepted but whose
+    request has not arrived yet when TERM comes (a load balancer's fresh connection during a
+    hand-over) is still answered. gunicorn 23's own gthread worker closes such connections
+    without a response."""
+    import socket
+
+    import psutil
+
+    server = gunicorn_factory(scratch_db, jwks_path, workers=1, threads=2, GUNICORN_GRACEFUL_TIMEOUT=20)
+    [worker] = psutil.Process(server.proc.pid).children()
+    clients = [socket.create_connection(("127.0.0.1", server.port), timeout=20) for _ in range(3)]
+    try:
+        ports = {c.getsockname()[1] for c in clients}
+
+        def accepted_by_the_worker() -> bool:
+            return ports <= {c.raddr.port for c in worker.net_connections(kind="tcp") if c.raddr}
+
+        assert wait_for(accepted_by_the_worker, timeout=20)
+        server.terminate()
+        assert wait_for(lambda: "Handling signal: term" in server.output(), timeout=20), server.output()[-2000:]
+        answers = []
+        for client in clients:
+            client.sendall(b"GET /ping HTTP/1.1\r\nHost: pagenow\r\nConnection: close\r\n\r\n")
+            answers.append(client.recv(65536).split(b"\r\n", 1)[0])
+    finally:
+        for client in clients:
+            client.close()
+    assert answers == [b"HTTP/1.1 200 OK"] * 3
+    assert wait_for(lambda: server.proc.poll() is not None, timeout=30)
+    assert server.proc.returncode == 0, server.output()[-2000:]

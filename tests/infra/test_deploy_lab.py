@@ -25,7 +25,7 @@ from .lab import APP_PORT, DeployLab, LoadLoop, sh
 
 REPO = Path(__file__).resolve().parents[2]
 ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
-RELEASE_FILES = ["service", "migrations", "wsgi.py", "gunicorn.conf.py", "requirements.txt"]
+RELEASE_FILES = ["service", "migrations", "wsgi.py", "gunicorn.conf.py", "gunicorn_worker.py", "requirements.txt"]
 
 pytestmark = pytest.mark.slow
 
