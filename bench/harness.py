@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import random
+import runpy
 import shutil
 import signal
 import socket
@@ -798,8 +799,8 @@ def main(argv=None) -> int:
             floor.close()
         load_after = os.getloadavg()[0]
 
-        gunicorn_conf = {}
-        exec(open(os.path.join(ROOT, "gunicorn.conf.py")).read(), {"os": os, "__name__": "conf"}, gunicorn_conf)
+        gunicorn_conf = runpy.run_path(os.path.join(ROOT, "gunicorn.conf.py"))
+        worker_class = gunicorn_conf.get("worker_class")
         table = markdown_table(rows)
         header = (
             f"# PageNow User API benchmark — {args.users:,} users\n\n"
@@ -815,7 +816,7 @@ def main(argv=None) -> int:
                if args.rounds > 1 else "")
             + f", {len(data['users'])} users' tokens rotating; "
             f"gunicorn.conf.py: {gunicorn_conf.get('workers')} workers × {gunicorn_conf.get('threads')} threads "
-            f"({gunicorn_conf.get('worker_class')}), access log {'on' if gunicorn_conf.get('accesslog') else 'off'}\n"
+            f"({getattr(worker_class, '__name__', worker_class)}), access log {'on' if gunicorn_conf.get('accesslog') else 'off'}\n"
             f"- SQL floor: median over {args.floor_samples} users of the summed median time (5 runs) of every "
             f"statement the request issues, run through psycopg2 on one connection\n"
             f"- host: {os.cpu_count()} cores shared with other work; 1-min load {load_before:.1f} before, "

@@ -20,3 +20,10 @@ def test_health_checks_database(client):
     resp = client.get("/health")
     assert resp.status_code == 200
     assert resp.get_json() == {"status": "ok", "database": "ok"}
+
+
+def test_the_production_cli_has_the_service_commands_only(app):
+    # The benchmark's seeder (bench/seed.py) truncates tables: it is not a command of the
+    # service. db: Flask-Migrate; openapi: flask-smorest.
+    assert sorted(app.cli.commands) == [
+        "db", "delete-user", "demo-data", "dev-token", "openapi", "retry-image-deletions", "search-trigrams"]
