@@ -1,13 +1,21 @@
-"""moto_server, with one gap filled: AWS reports every load balancer attribute with its
-default value from creation on, moto 5.2 leaves some out until they are set (its source says:
-for Terraform's sake). amazon.aws.elb_application_lb reads them while comparing, so against
-plain moto it fails on a key AWS always returns. Same arguments as moto_server."""
+"""moto_server, with two gaps filled. Same arguments as moto_server.
+
+- AWS reports every load balancer attribute with its default value from creation on, moto 5.2
+  leaves some out until they are set (its source says: for Terraform's sake).
+  amazon.aws.elb_application_lb reads them while comparing, so against plain moto it fails on a
+  key AWS always returns.
+- moto 5.2 has no WAFv2 ListResourcesForWebACL, which community.aws.wafv2_resources calls before
+  it associates a web ACL with a resource; it is answered here from the associations moto keeps
+  (AssociateWebACL, DisassociateWebACL and GetWebACLForResource are moto's own)."""
 from __future__ import annotations
 
+import json
 import sys
 
 from moto.elbv2 import models
 from moto.server import main
+from moto.wafv2.exceptions import WAFNonexistentItemException
+from moto.wafv2.responses import WAFV2Response
 
 # Application Load Balancer defaults, as DescribeLoadBalancerAttributes reports them on AWS.
 AWS_DEFAULTS = {
@@ -31,6 +39,17 @@ def _with_aws_defaults(self, *args, **kwargs):
 
 
 models.FakeLoadBalancer.__init__ = _with_aws_defaults
+
+
+def _list_resources_for_web_acl(self):
+    """ListResourcesForWebACL as AWS answers it: the ARNs of the resources associated with the ACL."""
+    web_acl = self.wafv2_backend.wacls.get(json.loads(self.body)["WebACLArn"])
+    if web_acl is None:
+        raise WAFNonexistentItemException
+    return 200, {"Content-Type": "application/json"}, json.dumps({"ResourceArns": list(web_acl.associated_resources)})
+
+
+WAFV2Response.list_resources_for_web_acl = _list_resources_for_web_acl
 
 if __name__ == "__main__":
     main(sys.argv[1:])

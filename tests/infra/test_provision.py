@@ -3,23 +3,31 @@ re-teardown cycle against a local moto server, checked with boto3."""
 from __future__ import annotations
 
 import base64
+import fnmatch
 import json
 import subprocess
 
 import boto3
 import pytest
+import requests
+
+from service.users.images import ProfileImageStore
+from users.sigv4 import signature_matches
 
 from .conftest import ROOT, aws_env, tool
 
-pytestmark = pytest.mark.slow
+# The module's provisioning fixture (site.yml twice) alone takes many minutes on a shared host.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(2700)]
 
 PREFIX = "pagenow-staging"
 # The playbooks this issue owns (deploy.yml is checked by its own test).
-PLAYBOOKS = ["site.yml", "network.yml", "bastion.yml", "database.yml", "app.yml", "teardown.yml"]
-ROLES = ["vpc", "bastion", "aurora", "rds_proxy", "app_asg"]
+PLAYBOOKS = ["site.yml", "network.yml", "bastion.yml", "database.yml", "app.yml", "monitoring.yml", "teardown.yml"]
+ROLES = ["vpc", "bastion", "aurora", "rds_proxy", "image_bucket", "app_asg", "monitoring"]
 # inventories/staging/group_vars/all/vars.yml
 PUBLIC = {"10.20.0.0/24", "10.20.1.0/24"}
 PRIVATE = {"10.20.10.0/24", "10.20.11.0/24"}
+IMAGE_BUCKET = f"{PREFIX}-profile-images"
+CLIENT_ORIGINS = ["https://staging.pagenow.example"]
 
 
 def test_ansible_lint_production_profile():
@@ -110,8 +118,34 @@ def test_subnets_span_two_zones_public_via_igw_private_via_nat(network, aws):
     assert len({s["AvailabilityZone"] for s in public}) == 2
     assert {s["AvailabilityZone"] for s in public} == {s["AvailabilityZone"] for s in private}
     assert all(s["MapPublicIpOnLaunch"] for s in public) and not any(s["MapPublicIpOnLaunch"] for s in private)
-    nats = aws("ec2").describe_nat_gateways(Filters=[{"Name": "state", "Values": ["available"]}])["NatGateways"]
-    assert len(nats) == 1 and nats[0]["SubnetId"] in {s["SubnetId"] for s in public}
+
+
+def test_each_zone_leaves_through_its_own_nat_gateway_and_reaches_s3_through_the_endpoint(network, aws):
+    ec2 = aws("ec2")
+    subnets, tables = network["subnets"], network["tables"]
+    zone_of = {s["SubnetId"]: s["AvailabilityZone"] for s in subnets}
+    public_of_zone = {s["AvailabilityZone"]: s["SubnetId"] for s in subnets if s["CidrBlock"] in PUBLIC}
+    nats = ec2.describe_nat_gateways(Filters=[{"Name": "vpc-id", "Values": [network["vpc"]["VpcId"]]},
+                                              {"Name": "state", "Values": ["available"]}])["NatGateways"]
+    assert sorted(n["SubnetId"] for n in nats) == sorted(public_of_zone.values())
+    assert all(len(n["NatGatewayAddresses"]) == 1 and n["NatGatewayAddresses"][0]["PublicIp"] for n in nats)
+    nat_subnet = {n["NatGatewayId"]: n["SubnetId"] for n in nats}
+    private_tables = []
+    for subnet_id in subnet_ids(network, PRIVATE):
+        table = next(t for t in tables if any(a.get("SubnetId") == subnet_id for a in t["Associations"]))
+        # A table of its own (one subnet), whose default route is the NAT gateway of the same zone.
+        assert [a["SubnetId"] for a in table["Associations"] if "SubnetId" in a] == [subnet_id]
+        assert nat_subnet[default_route_target(tables, subnet_id)] == public_of_zone[zone_of[subnet_id]]
+        assert by_name([table], f"{PREFIX}-private-{zone_of[subnet_id][-1]}") == table
+        private_tables.append(table["RouteTableId"])
+    assert len(set(private_tables)) == 2
+
+    endpoints = ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [network["vpc"]["VpcId"]]}])["VpcEndpoints"]
+    assert [(e["ServiceName"], e["VpcEndpointType"], e["State"]) for e in endpoints] == [
+        ("com.amazonaws.us-east-1.s3", "Gateway", "available")
+    ]
+    assert sorted(endpoints[0]["RouteTableIds"]) == sorted(private_tables)
+    assert {"Key": "Name", "Value": f"{PREFIX}-s3"} in endpoints[0]["Tags"]
 
 
 def test_security_groups_allow_exactly_the_listed_paths(network, lab):
@@ -250,6 +284,230 @@ def test_launch_template_starts_the_service_without_secrets(network, aws):
     assert aws("logs").describe_log_groups(logGroupNamePrefix=f"/{PREFIX}/app")["logGroups"]
 
 
+def test_profile_image_bucket_is_private_encrypted_and_open_to_the_client_origins(provisioned, aws):
+    s3 = aws("s3")
+    assert s3.get_public_access_block(Bucket=IMAGE_BUCKET)["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True,
+    }
+    rules = s3.get_bucket_encryption(Bucket=IMAGE_BUCKET)["ServerSideEncryptionConfiguration"]["Rules"]
+    assert [r["ApplyServerSideEncryptionByDefault"] for r in rules] == [{"SSEAlgorithm": "AES256"}]
+    ownership = s3.get_bucket_ownership_controls(Bucket=IMAGE_BUCKET)["OwnershipControls"]["Rules"]
+    assert ownership == [{"ObjectOwnership": "BucketOwnerPreferred"}]
+    assert s3.get_bucket_cors(Bucket=IMAGE_BUCKET)["CORSRules"] == [{
+        "AllowedOrigins": CLIENT_ORIGINS,
+        "AllowedMethods": ["GET", "PUT"],
+        "AllowedHeaders": ["content-type", "x-amz-acl"],
+        "ExposeHeaders": ["ETag"],
+        "MaxAgeSeconds": 3000,
+    }]
+    # No bucket policy: the bucket grants nothing beyond its account's IAM policies.
+    with pytest.raises(s3.exceptions.ClientError) as no_policy:
+        s3.get_bucket_policy(Bucket=IMAGE_BUCKET)
+    assert no_policy.value.response["Error"]["Code"] == "NoSuchBucketPolicy"
+    tags = {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(Bucket=IMAGE_BUCKET)["TagSet"]}
+    assert (tags["Environment"], tags["Layer"]) == ("staging", "app")
+    # The instances' service is configured with this bucket.
+    assert f"\nPROFILE_IMAGE_BUCKET_NAME={IMAGE_BUCKET}\n" in user_data_of_latest_template(aws)
+
+
+def test_instance_role_may_only_get_put_and_delete_profile_image_keys(provisioned, aws):
+    iam = aws("iam")
+    assert sorted(iam.list_role_policies(RoleName=f"{PREFIX}-app")["PolicyNames"]) == ["app-runtime", "profile-images"]
+    document = iam.get_role_policy(RoleName=f"{PREFIX}-app", PolicyName="profile-images")["PolicyDocument"]
+    resource = f"arn:aws:s3:::{IMAGE_BUCKET}/*/profile_image.*"
+    assert document == {
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:PutObject", "s3:PutObjectAcl", "s3:DeleteObject"],
+            "Resource": [resource],
+        }],
+    }
+    # IAM's * spans '/', as fnmatch's does: the pattern covers every key the service builds,
+    # and no other key of the bucket and no other bucket.
+    object_arn = f"arn:aws:s3:::{IMAGE_BUCKET}/{{}}".format
+    for ext in ("png", "jpeg", "jpg"):
+        assert fnmatch.fnmatchcase(object_arn(ProfileImageStore.key("us-east-1:4f2a-9c", ext)), resource)
+    for key in ("exports/users.csv", "u1/other.png", "profile_image.png"):
+        assert not fnmatch.fnmatchcase(object_arn(key), resource)
+    assert not fnmatch.fnmatchcase(f"arn:aws:s3:::{PREFIX}-releases/u1/profile_image.png", resource)
+
+
+def test_service_presigned_urls_work_against_the_image_bucket(provisioned, lab, aws, monkeypatch):
+    # The store signs with the default credential chain, as on an instance with its role.
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    store = ProfileImageStore(IMAGE_BUCKET, "us-east-1", lab.endpoint)
+    s3 = aws("s3")
+    upload = store.upload_url("u-infra", "png")
+    headers = {"Content-Type": "image/png", "x-amz-acl": "private"}
+    assert signature_matches("PUT", upload, headers, "testing")
+    assert not signature_matches("PUT", upload, {**headers, "x-amz-acl": "public-read"}, "testing")
+    put = requests.put(upload, data=b"\x89PNG infra", headers={**headers, "Origin": CLIENT_ORIGINS[0]}, timeout=10)
+    assert put.status_code == 200, put.text
+    head = s3.head_object(Bucket=IMAGE_BUCKET, Key="u-infra/profile_image.png")
+    assert (head["ContentType"], head["ServerSideEncryption"]) == ("image/png", "AES256")
+
+    download = store.download_url("u-infra", "png")
+    assert signature_matches("GET", download, {}, "testing")
+    got = requests.get(download, timeout=10)
+    assert (got.status_code, got.content) == (200, b"\x89PNG infra")
+
+    store.delete("u-infra", "png")
+    assert s3.list_objects_v2(Bucket=IMAGE_BUCKET).get("KeyCount") == 0
+
+
+def user_data_of_latest_template(aws) -> str:
+    version = aws("ec2").describe_launch_template_versions(LaunchTemplateName=f"{PREFIX}-app", Versions=["$Latest"])[
+        "LaunchTemplateVersions"
+    ][0]["LaunchTemplateData"]
+    return base64.b64decode(version["UserData"]).decode()
+
+
+def test_instances_ship_the_json_access_log_to_the_log_group_only(provisioned, aws):
+    group = f"/{PREFIX}/app"
+    groups = aws("logs").describe_log_groups(logGroupNamePrefix=group)["logGroups"]
+    assert [(g["logGroupName"], g["retentionInDays"]) for g in groups] == [(group, 30)]
+
+    user_data = user_data_of_latest_template(aws)
+    # stdout of the unit (deploys replace the unit file, not this drop-in) goes to a file...
+    assert "cat > /etc/systemd/system/pagenow.service.d/stdout-log.conf <<'UNIT'\n" \
+           "[Service]\nStandardOutput=append:/var/log/pagenow/stdout.log\nUNIT\n" in user_data
+    # ...whose JSON access lines the CloudWatch agent ships to the group, one stream per instance.
+    agent_json = user_data.split("amazon-cloudwatch-agent.json <<'AGENT'\n", 1)[1].split("\nAGENT\n", 1)[0]
+    assert json.loads(agent_json) == {
+        "agent": {"run_as_user": "root"},
+        "logs": {"logs_collected": {"files": {"collect_list": [{
+            "file_path": "/var/log/pagenow/stdout.log",
+            "log_group_name": group,
+            "log_stream_name": "{instance_id}/access",
+            "filters": [{"type": "include", "expression": '^\\{"ts":'}],
+        }]}}},
+    }
+    assert "amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s \\\n" \
+           "  -c file:/opt/aws/amazon-cloudwatch-agent/etc/amazon-cloudwatch-agent.json\n" in user_data
+    # The service's access lines are what the filter lets through.
+    import logging
+
+    from service.observability import JsonFormatter
+
+    line = JsonFormatter().format(logging.LogRecord("pagenow.access", logging.INFO, __file__, 1, "request", None, None))
+    assert line.startswith('{"ts":')
+
+    # The instance role writes log events to this group and to no other.
+    document = aws("iam").get_role_policy(RoleName=f"{PREFIX}-app", PolicyName="app-runtime")["PolicyDocument"]
+    log_statements = [st for st in document["Statement"] if any(a.startswith("logs:") for a in st["Action"])]
+    assert log_statements == [{
+        "Effect": "Allow",
+        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+        "Resource": [f"arn:aws:logs:us-east-1:123456789012:log-group:{group}:*"],
+    }]
+
+
+@pytest.fixture(scope="module")
+def monitored(provisioned, aws):
+    elb = aws("elbv2")
+    lb = elb.describe_load_balancers(Names=[f"{PREFIX}-alb"])["LoadBalancers"][0]
+    tg = elb.describe_target_groups(Names=[f"{PREFIX}-app"])["TargetGroups"][0]
+    topic = f"arn:aws:sns:us-east-1:123456789012:{PREFIX}-alarms"
+    alarms = {a["AlarmName"].removeprefix(f"{PREFIX}-"): a
+              for a in aws("cloudwatch").describe_alarms(AlarmNamePrefix=PREFIX)["MetricAlarms"]}
+    return {
+        "lb": lb, "topic": topic, "alarms": alarms,
+        "lb_dimension": lb["LoadBalancerArn"].split(":loadbalancer/")[1],
+        "tg_dimension": tg["TargetGroupArn"].split(":")[-1],
+    }
+
+
+def test_alarm_topic_notifies_the_inventory_subscribers(monitored, aws):
+    sns = aws("sns")
+    assert monitored["topic"] in [t["TopicArn"] for t in sns.list_topics()["Topics"]]
+    subscriptions = sns.list_subscriptions_by_topic(TopicArn=monitored["topic"])["Subscriptions"]
+    # inventories/staging/group_vars/all/vars.yml: alarm_subscribers
+    assert [(s["Protocol"], s["Endpoint"]) for s in subscriptions] == [("email", "oncall-staging@pagenow.example")]
+    attributes = sns.get_topic_attributes(TopicArn=monitored["topic"])["Attributes"]
+    assert attributes["DisplayName"] == "PageNow alarms"
+
+
+def alarm_settings(alarm):
+    return {key: alarm.get(key) for key in (
+        "Namespace", "MetricName", "Statistic", "ExtendedStatistic", "Period", "EvaluationPeriods",
+        "ComparisonOperator", "Threshold", "TreatMissingData", "Unit",
+    )}
+
+
+def test_alarms_on_load_balancer_targets_and_aurora(monitored):
+    alarms, topic = monitored["alarms"], monitored["topic"]
+    assert sorted(alarms) == ["alb-5xx-rate", "aurora-connections", "aurora-cpu", "target-p99-latency", "unhealthy-hosts"]
+    for alarm in alarms.values():
+        assert (alarm["AlarmActions"], alarm["OKActions"], alarm["ActionsEnabled"]) == ([topic], [topic], True)
+    lb_dim = [{"Name": "LoadBalancer", "Value": monitored["lb_dimension"]}]
+    cluster_dim = [{"Name": "DBClusterIdentifier", "Value": f"{PREFIX}-aurora"}]
+
+    rate = alarms["alb-5xx-rate"]
+    assert (rate["ComparisonOperator"], rate["Threshold"], rate["EvaluationPeriods"], rate["TreatMissingData"]) == (
+        "GreaterThanThreshold", 5.0, 5, "notBreaching")
+    queries = {q["Id"]: q for q in rate["Metrics"]}
+    assert queries["rate"]["Expression"] == "100 * (FILL(elb5xx, 0) + FILL(target5xx, 0)) / requests"
+    assert queries["rate"]["ReturnData"] is True
+    for query_id, metric in (("elb5xx", "HTTPCode_ELB_5XX_Count"), ("target5xx", "HTTPCode_Target_5XX_Count"),
+                             ("requests", "RequestCount")):
+        stat = queries[query_id]["MetricStat"]
+        assert (stat["Metric"]["Namespace"], stat["Metric"]["MetricName"], stat["Metric"]["Dimensions"]) == (
+            "AWS/ApplicationELB", metric, lb_dim)
+        assert (stat["Period"], stat["Stat"], queries[query_id]["ReturnData"]) == (60, "Sum", False)
+
+    assert alarm_settings(alarms["target-p99-latency"]) == {
+        "Namespace": "AWS/ApplicationELB", "MetricName": "TargetResponseTime", "Statistic": None,
+        "ExtendedStatistic": "p99", "Period": 60, "EvaluationPeriods": 5, "ComparisonOperator": "GreaterThanThreshold",
+        "Threshold": 1.5, "TreatMissingData": "notBreaching", "Unit": "Seconds",
+    }
+    assert alarms["target-p99-latency"]["Dimensions"] == lb_dim
+    assert alarms["target-p99-latency"]["EvaluateLowSampleCountPercentile"] == "ignore"
+    assert alarm_settings(alarms["unhealthy-hosts"]) == {
+        "Namespace": "AWS/ApplicationELB", "MetricName": "UnHealthyHostCount", "Statistic": "Maximum",
+        "ExtendedStatistic": None, "Period": 60, "EvaluationPeriods": 5, "ComparisonOperator": "GreaterThanThreshold",
+        "Threshold": 0.0, "TreatMissingData": "notBreaching", "Unit": None,
+    }
+    assert sorted(alarms["unhealthy-hosts"]["Dimensions"], key=lambda d: d["Name"]) == lb_dim + [
+        {"Name": "TargetGroup", "Value": monitored["tg_dimension"]}]
+    assert alarm_settings(alarms["aurora-cpu"]) == {
+        "Namespace": "AWS/RDS", "MetricName": "CPUUtilization", "Statistic": "Maximum", "ExtendedStatistic": None,
+        "Period": 60, "EvaluationPeriods": 5, "ComparisonOperator": "GreaterThanThreshold", "Threshold": 80.0,
+        "TreatMissingData": "breaching", "Unit": "Percent",
+    }
+    assert alarms["aurora-cpu"]["Dimensions"] == cluster_dim
+    assert alarm_settings(alarms["aurora-connections"]) == {
+        "Namespace": "AWS/RDS", "MetricName": "DatabaseConnections", "Statistic": "Maximum", "ExtendedStatistic": None,
+        "Period": 60, "EvaluationPeriods": 5, "ComparisonOperator": "GreaterThanThreshold",
+        # inventories/staging/group_vars/all/vars.yml: alarm_db_connections
+        "Threshold": 300.0, "TreatMissingData": "breaching", "Unit": "Count",
+    }
+    assert alarms["aurora-connections"]["Dimensions"] == cluster_dim
+
+
+def test_web_acl_rate_limits_each_client_ip_in_front_of_the_load_balancer(monitored, aws):
+    waf = aws("wafv2")
+    acl_for_lb = waf.get_web_acl_for_resource(ResourceArn=monitored["lb"]["LoadBalancerArn"])["WebACL"]
+    assert acl_for_lb["Name"] == f"{PREFIX}-web"
+    summary = next(a for a in waf.list_web_acls(Scope="REGIONAL")["WebACLs"] if a["Name"] == f"{PREFIX}-web")
+    acl = waf.get_web_acl(Name=f"{PREFIX}-web", Scope="REGIONAL", Id=summary["Id"])["WebACL"]
+    assert acl["ARN"] == acl_for_lb["ARN"]
+    assert acl["DefaultAction"] == {"Allow": {}}
+    assert acl["VisibilityConfig"] == {
+        "SampledRequestsEnabled": True, "CloudWatchMetricsEnabled": True, "MetricName": f"{PREFIX}-web"}
+    assert acl["Rules"] == [{
+        "Name": "per-client-ip-rate",
+        "Priority": 0,
+        "Action": {"Block": {}},
+        # inventories/staging/group_vars/all/vars.yml: waf_rate_limit_per_ip
+        "Statement": {"RateBasedStatement": {"Limit": 2000, "AggregateKeyType": "IP"}},
+        "VisibilityConfig": {"SampledRequestsEnabled": True, "CloudWatchMetricsEnabled": True,
+                             "MetricName": f"{PREFIX}-web-per-client-ip-rate"},
+    }]
+    assert waf.list_resources_for_web_acl(WebACLArn=acl["ARN"])["ResourceArns"] == [monitored["lb"]["LoadBalancerArn"]]
+
+
 def test_dynamic_inventory_names_hosts_by_instance_id_and_groups_by_role(provisioned, lab):
     proc = lab.run([tool("ansible-inventory"), "-i", str(lab.inventory / "aws_ec2.yml"), *lab.vault_args(), "--list"])
     inventory = json.loads(proc.stdout)
@@ -277,6 +535,7 @@ def test_teardown_removes_everything_and_then_changes_nothing(provisioned, lab, 
     live = ec2.describe_instances(Filters=[{"Name": "instance-state-name", "Values": ["pending", "running", "stopped"]}])
     assert live["Reservations"] == []
     assert [n for n in ec2.describe_nat_gateways()["NatGateways"] if n["State"] != "deleted"] == []
+    assert [e for e in ec2.describe_vpc_endpoints()["VpcEndpoints"] if e["State"] != "deleted"] == []
     assert ec2.describe_addresses()["Addresses"] == []
     assert ec2.describe_key_pairs()["KeyPairs"] == []
     assert ec2.describe_launch_templates()["LaunchTemplates"] == []
@@ -286,6 +545,11 @@ def test_teardown_removes_everything_and_then_changes_nothing(provisioned, lab, 
     assert rds.describe_db_proxies()["DBProxies"] == []
     assert [g for g in rds.describe_db_subnet_groups()["DBSubnetGroups"] if g["DBSubnetGroupName"] != "default"] == []
     assert aws("secretsmanager").list_secrets()["SecretList"] == []
+    assert aws("s3").list_buckets()["Buckets"] == []
+    assert aws("cloudwatch").describe_alarms()["MetricAlarms"] == []
+    assert aws("sns").list_topics()["Topics"] == []
+    assert aws("sns").list_subscriptions()["Subscriptions"] == []
+    assert aws("wafv2").list_web_acls(Scope="REGIONAL")["WebACLs"] == []
     assert aws("elbv2").describe_load_balancers()["LoadBalancers"] == []
     assert aws("elbv2").describe_target_groups()["TargetGroups"] == []
     assert aws("autoscaling").describe_auto_scaling_groups()["AutoScalingGroups"] == []
