@@ -11,6 +11,8 @@ import tracemalloc
 from collections import Counter
 
 import pytest
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from hardening.test_races import hammer
 from users.account_helpers import NOTHING, Caller, rows_naming
@@ -151,6 +153,34 @@ def test_everything_at_once(api, accounts_sql):
         assert accounts_sql("SELECT count(*) FROM share_notification_seen_table s "
                             "LEFT JOIN user_table u USING (user_id) WHERE u.user_id IS NULL") == [(0,)]
     print(f"\naccount deletion race, 3 rounds: statuses {dict(sorted(seen_statuses.items()))}")
+
+
+@pytest.mark.parametrize("path,body,changed", [
+    ("/users/me", UPDATE_BODY, ("last_name", "Late")),
+    ("/users/me/domain_array/deny", ["late.example"], ("domain_deny_array", ["late.example"])),
+], ids=["profile update", "domain list"])
+def test_an_update_whose_account_is_deleted_before_the_response_is_written(api, accounts_sql, path, body, changed):
+    """The deletion commits right after the update committed (an after_commit listener runs it
+    on another connection, so the window is hit every time, not by chance): the answer is the
+    profile the request committed, not a 500 from re-reading a row that is gone."""
+    api.register("ann", "Ann")
+    deleted = []
+
+    def delete_ann(session):
+        if not deleted:
+            deleted.append(accounts_sql("DELETE FROM user_table WHERE user_id = 'ann'"))
+
+    event.listen(Session, "after_commit", delete_ann)
+    try:
+        response = api("PUT", path, "ann", json=body)
+    finally:
+        event.remove(Session, "after_commit", delete_ann)
+    assert deleted == [1]
+    assert response.status_code == 200, response.get_data(as_text=True)
+    field, value = changed
+    assert response.get_json()["user_id"] == "ann"
+    assert response.get_json()[field] == value
+    assert accounts_sql("SELECT count(*) FROM user_table WHERE user_id = 'ann'") == [(0,)]
 
 
 # --- a large account, timed once ------------------------------------------------------------
