@@ -7,7 +7,7 @@ import sys
 from flask import Flask, request
 
 from .config import Config
-from .extensions import api, db, migrate
+from .extensions import PageNowApi, db, migrate
 
 LOG_HANDLER_NAME = "pagenow"
 
@@ -17,16 +17,17 @@ def create_app(config: Config | None = None) -> Flask:
     app = Flask(__name__)
     configure_logging(config)
     configure_flask(app, config)
-    init_extensions(app, config)
+    api = PageNowApi()
+    init_extensions(app, config, api)
     # Hooks run in the order they are registered: request id and size guards first.
-    register_operational_hooks(app, config)
+    register_operational_hooks(app, config, api)
     register_http_conventions(app)
-    register_blueprints(app)
+    register_blueprints(app, api)
     register_commands(app)
     return app
 
 
-def register_operational_hooks(app: Flask, config: Config) -> None:
+def register_operational_hooks(app: Flask, config: Config, api: PageNowApi) -> None:
     """Request ids, JSON access log, /metrics (documented too), request-size and URL-length guards."""
     from .apidoc import document_metrics
     from .limits import init_limits
@@ -116,7 +117,7 @@ def configure_flask(app: Flask, config: Config) -> None:
         app.config["SQLALCHEMY_BINDS"] = {"reader": {"url": config.database_read_url, **_engine_options(config)}}
 
 
-def init_extensions(app: Flask, config: Config) -> None:
+def init_extensions(app: Flask, config: Config, api: PageNowApi) -> None:
     # Models of every table, so metadata (and migrations) see all four.
     from .accounts import models as _accounts  # noqa: F401
     from .friendships import models as _friendships  # noqa: F401
@@ -143,7 +144,7 @@ def _migrations_dir() -> str:
     return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "migrations")
 
 
-def register_blueprints(app: Flask) -> None:
+def register_blueprints(app: Flask, api: PageNowApi) -> None:
     from .accounts.routes import blp as accounts_blp
     from .core.routes import blp as core_blp
     from .friendships.routes import blp as friendships_blp

@@ -120,3 +120,18 @@ def test_error_responses_follow_the_code_paths_every_operation_shares(spec):
         if label not in ("GET /ping", "GET /metrics", "GET /domains/share/warnings"):
             assert 503 in statuses, label  # the database (or image storage) is unreachable
 
+
+
+def test_each_app_serves_its_own_document(app, client, database_url, tmp_path):
+    """An app whose start-up fails after its API object was set up (here: a key set source
+    that can never serve keys) leaves every other app's /openapi.json as it was; with one
+    API object shared by all apps, the earlier app served the failed one's empty document."""
+    from conftest import make_config
+    from service import create_app
+    from service.config import ConfigError
+
+    before = client.get("/openapi.json").get_json()
+    assert "/users/me" in before["paths"]
+    with pytest.raises(ConfigError):
+        create_app(make_config(database_url, tmp_path / "missing-jwks.json"))
+    assert client.get("/openapi.json").get_json() == before
