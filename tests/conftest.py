@@ -157,10 +157,20 @@ def auth_headers(token_for):
 
 @pytest.fixture()
 def sql(db_conn):
-    """Run SQL on the test's connection (sees the app's uncommitted-to-disk writes)."""
+    """Run SQL on the test's connection (sees the app's uncommitted-to-disk writes).
+
+    The connection comes from the app's engine, so it carries the app's statement_timeout;
+    a test's own data and checks (thousands of rows into indexed tables, on a loaded host)
+    are not the app's statements and run without it, which is set back afterwards for the
+    requests the test makes."""
 
     def run(statement: str, **params):
-        return db_conn.execute(text(statement), params)
+        previous = db_conn.execute(text("SELECT current_setting('statement_timeout')")).scalar_one()
+        db_conn.execute(text("SET LOCAL statement_timeout = 0"))
+        result = db_conn.execute(text(statement), params)
+        # (A failed statement aborts the test's transaction, and the setting goes with it.)
+        db_conn.execute(text("SELECT set_config('statement_timeout', :value, true)"), {"value": previous})
+        return result
 
     return run
 
