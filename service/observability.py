@@ -64,19 +64,10 @@ class _Metrics:
             ["pool"], registry=self.registry, multiprocess_mode="livesum",
         )
 
-        # The labelled children by (method, endpoint, status): `labels()` validates the
-        # values and takes the metric's lock on every call, and these never change.
-        self._children: dict[tuple, tuple] = {}
-
     def record_request(self, method: str, endpoint: str, status: int, elapsed: float) -> None:
         # Bounded labels: route templates, seven methods and "OTHER", the statuses the app answers.
-        key = (method, endpoint, status)
-        children = self._children.get(key)
-        if children is None:
-            children = self._children[key] = (
-                self.requests.labels(method, endpoint, str(status)), self.latency.labels(method, endpoint))
-        children[0].inc()
-        children[1].observe(elapsed)
+        self.requests.labels(method, endpoint, str(status)).inc()
+        self.latency.labels(method, endpoint).observe(elapsed)
 
 
 _metrics: _Metrics | None = None
