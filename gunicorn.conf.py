@@ -24,7 +24,9 @@ else:
     worker_class = "gthread"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", 30))
-keepalive = 5
+# Longer than the load balancer's idle timeout (60 s): the load balancer closes idle
+# connections first, so it never sends a request on one gunicorn is closing (a 502).
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", 75))
 # Id-list endpoints carry up to 200 ids in one path segment (API.md §1): gunicorn caps any
 # non-zero limit at 8190, so lift it here; the app answers 414 above its own ceiling.
 limit_request_line = 0

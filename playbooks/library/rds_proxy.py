@@ -29,9 +29,12 @@ options:
   role_arn:
     description: IAM role the proxy assumes to read the secret. Required with O(state=present).
     type: str
-  secret_arn:
-    description: Secrets Manager secret holding the database username and password. Required with O(state=present).
-    type: str
+  secret_arns:
+    description:
+      - Secrets Manager secrets holding the user names and passwords the proxy may log in with
+        (one per database role). Required with O(state=present).
+    type: list
+    elements: str
   iam_auth:
     description: Whether clients must authenticate with IAM.
     type: str
@@ -149,7 +152,7 @@ def wait_for(module, client, name, gone):
 
 
 def desired_auth(params):
-    return [{"AuthScheme": "SECRETS", "SecretArn": params["secret_arn"], "IAMAuth": params["iam_auth"]}]
+    return [{"AuthScheme": "SECRETS", "SecretArn": arn, "IAMAuth": params["iam_auth"]} for arn in params["secret_arns"]]
 
 
 def settings_to_modify(proxy, params):
@@ -165,8 +168,8 @@ def settings_to_modify(proxy, params):
         changes["RoleArn"] = params["role_arn"]
     if sorted(proxy.get("VpcSecurityGroupIds") or []) != sorted(params["vpc_security_group_ids"]):
         changes["SecurityGroups"] = params["vpc_security_group_ids"]
-    current_auth = [(a.get("SecretArn"), a.get("IAMAuth")) for a in proxy.get("Auth") or []]
-    if current_auth != [(params["secret_arn"], params["iam_auth"])]:
+    current_auth = sorted((a.get("SecretArn"), a.get("IAMAuth")) for a in proxy.get("Auth") or [])
+    if current_auth != sorted((arn, params["iam_auth"]) for arn in params["secret_arns"]):
         changes["Auth"] = desired_auth(params)
     return changes
 
@@ -257,7 +260,7 @@ def main():
         state=dict(type="str", choices=["present", "absent"], default="present"),
         engine_family=dict(type="str", choices=["POSTGRESQL", "MYSQL", "SQLSERVER"], default="POSTGRESQL"),
         role_arn=dict(type="str"),
-        secret_arn=dict(type="str", no_log=False),
+        secret_arns=dict(type="list", elements="str", no_log=False),
         iam_auth=dict(type="str", choices=["DISABLED", "REQUIRED"], default="DISABLED"),
         vpc_subnet_ids=dict(type="list", elements="str"),
         vpc_security_group_ids=dict(type="list", elements="str", default=[]),
@@ -271,7 +274,7 @@ def main():
     )
     module = AnsibleAWSModule(
         argument_spec=argument_spec,
-        required_if=[("state", "present", ["role_arn", "secret_arn", "vpc_subnet_ids"])],
+        required_if=[("state", "present", ["role_arn", "secret_arns", "vpc_subnet_ids"])],
         supports_check_mode=True,
     )
     client = module.client("rds", retry_decorator=AWSRetry.jittered_backoff())

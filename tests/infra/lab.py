@@ -7,6 +7,8 @@ Layout inside one claimed /24 of the lab range 10.231.0.0/16 (N = the claimed th
     root ns --.5/30--.6-- lb (forwarder)  --+-- private bridge 10.231.N.64/26 (ns "vpc")
                                  app1 .66 --+   bastion .65, lb .68, db .69 (PostgreSQL forwarder)
                                  app2 .67 --+
+                                 app3 .70 --+   (no sshd: boots from launch template user data)
+                                                s3 endpoint .71 (in ns "db", forwarder to moto)
 
 The root namespace has routes only to the two /30 links: the rest of the /24, the app hosts
 included, hits an `unreachable` route added before any interface exists, so no lab packet can
@@ -83,7 +85,13 @@ class DeployLab:
         return self.workdir / "known_hosts"
 
     # ---- set-up ----------------------------------------------------------------------
-    def start(self, db_upstream: str) -> None:
+    @property
+    def s3_url(self) -> str:
+        """The lab's S3 endpoint (what the VPC's S3 gateway endpoint is in AWS), reachable from
+        the private hosts; a forwarder to the moto server."""
+        return f"http://{self.ip(71)}:80"
+
+    def start(self, db_upstream: str, s3_upstream: str | None = None) -> None:
         """Build the lab; on any failure the caller still calls close()."""
         self._claim_range()
         self._build_network()
@@ -91,6 +99,9 @@ class DeployLab:
         for host in self.hosts.values():
             self._start_sshd(host, forwarding=host.name == "bastion")
         self._start_forwarder("db", f"{self.db_address}:5432", [db_upstream], listen_netns=self.namespaces["db"])
+        if s3_upstream:
+            sh("ip", "-n", self.namespaces["db"], "addr", "add", f"{self.ip(71)}/26", "dev", "priv0")
+            self._start_forwarder("s3", f"{self.ip(71)}:80", [s3_upstream], listen_netns=self.namespaces["db"])
         self._start_forwarder(
             "lb", f"{self.ip(6)}:{LB_PORT}", [f"{self.ip(66)}:{APP_PORT}", f"{self.ip(67)}:{APP_PORT}"],
             run_in=self.namespaces["lb"],
@@ -105,7 +116,7 @@ class DeployLab:
             cidr = f"10.231.{octet}.0/24"
             if sh("ip", "route", "add", "unreachable", cidr, check=False).returncode != 0:
                 continue
-            names = {role: f"pn6-{octet}-{role}" for role in ("vpc", "bastion", "app1", "app2", "lb", "db")}
+            names = {role: f"pn6-{octet}-{role}" for role in ("vpc", "bastion", "app1", "app2", "app3", "lb", "db")}
             if any(Path("/run/netns", n).exists() for n in names.values()):
                 sh("ip", "route", "del", "unreachable", cidr, check=False)
                 continue
@@ -120,7 +131,7 @@ class DeployLab:
             sh("ip", "-n", name, "link", "set", "lo", "up")
         sh("ip", "-n", ns["vpc"], "link", "add", "br0", "type", "bridge")
         sh("ip", "-n", ns["vpc"], "link", "set", "br0", "up")
-        private = {"bastion": 65, "app1": 66, "app2": 67, "lb": 68, "db": 69}
+        private = {"bastion": 65, "app1": 66, "app2": 67, "lb": 68, "db": 69, "app3": 70}
         for role, last in private.items():
             sh("ip", "-n", ns["vpc"], "link", "add", role, "type", "veth", "peer", "name", "priv0", "netns", ns[role])
             sh("ip", "-n", ns["vpc"], "link", "set", role, "master", "br0", "up")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import fnmatch
 import json
+import re
 import subprocess
 
 import boto3
@@ -21,7 +22,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(2700)]
 
 PREFIX = "pagenow-staging"
 # The playbooks this issue owns (deploy.yml is checked by its own test).
-PLAYBOOKS = ["site.yml", "network.yml", "bastion.yml", "database.yml", "app.yml", "monitoring.yml", "teardown.yml"]
+PLAYBOOKS = ["site.yml", "preflight.yml", "network.yml", "bastion.yml", "database.yml", "app.yml", "monitoring.yml",
+             "teardown.yml"]
 ROLES = ["vpc", "bastion", "aurora", "rds_proxy", "image_bucket", "app_asg", "monitoring"]
 # inventories/staging/group_vars/all/vars.yml
 PUBLIC = {"10.20.0.0/24", "10.20.1.0/24"}
@@ -213,15 +215,17 @@ def test_proxy_requires_tls_and_targets_the_cluster(network, aws):
     assert proxy["EngineFamily"] == "POSTGRESQL"
     assert proxy["RequireTLS"] is True
     assert proxy["VpcSecurityGroupIds"] == [network["groups"]["proxy"]["GroupId"]]
-    secret_arn = aws("secretsmanager").describe_secret(SecretId=f"{PREFIX}/db-master")["ARN"]
-    assert [a["SecretArn"] for a in proxy["Auth"]] == [secret_arn]
+    sm = aws("secretsmanager")
+    # The owner (migrations) and the service's own role both log in through the proxy.
+    secret_arns = [sm.describe_secret(SecretId=f"{PREFIX}/{name}")["ARN"] for name in ("db-master", "db-app")]
+    assert [a["SecretArn"] for a in proxy["Auth"]] == secret_arns
     targets = rds.describe_db_proxy_targets(DBProxyName=f"{PREFIX}-proxy")["Targets"]
     assert [(t["RdsResourceId"], t["Type"]) for t in targets] == [(f"{PREFIX}-aurora", "TRACKED_CLUSTER")]
     role = aws("iam").get_role(RoleName=f"{PREFIX}-proxy-role")["Role"]
     assert role["Arn"] == proxy["RoleArn"]
     policy = aws("iam").get_role_policy(RoleName=f"{PREFIX}-proxy-role", PolicyName="read-db-credentials")
     statement = policy["PolicyDocument"]["Statement"][0]
-    assert statement["Action"] == ["secretsmanager:GetSecretValue"] and statement["Resource"] == [secret_arn]
+    assert statement["Action"] == ["secretsmanager:GetSecretValue"] and statement["Resource"] == secret_arns
 
 
 def test_generated_secret_is_stable_and_never_printed(provisioned, aws):
@@ -229,11 +233,32 @@ def test_generated_secret_is_stable_and_never_printed(provisioned, aws):
     value = json.loads(sm.get_secret_value(SecretId=f"{PREFIX}/db-master")["SecretString"])
     assert value["username"] == "pagenow_admin"
     assert len(value["password"]) == 32 and value["password"].isalnum()
+    app = json.loads(sm.get_secret_value(SecretId=f"{PREFIX}/db-app")["SecretString"])
+    assert app["username"] == "pagenow_app"
+    assert len(app["password"]) == 32 and app["password"].isalnum() and app["password"] != value["password"]
     # Generated once: the second run kept the first version.
-    versions = sm.list_secret_version_ids(SecretId=f"{PREFIX}/db-master")["Versions"]
-    assert len(versions) == 1
+    for name in ("db-master", "db-app"):
+        versions = sm.list_secret_version_ids(SecretId=f"{PREFIX}/{name}")["Versions"]
+        assert len(versions) == 1, name
     for run in provisioned:
-        assert value["password"] not in run.output
+        assert value["password"] not in run.output and app["password"] not in run.output
+
+
+METRICS_RULE = {
+    "Conditions": [{"Field": "path-pattern", "Values": ["/metrics*"]}],
+    "Actions": [{"Type": "fixed-response", "FixedResponseConfig": {
+        "StatusCode": "404", "ContentType": "application/json", "MessageBody": '{"message": "not found"}'}}],
+}
+
+
+def listener_rules(elb, listener):
+    """The listener's rules other than the default, as (priority, conditions, actions)."""
+    rules = [r for r in elb.describe_rules(ListenerArn=listener["ListenerArn"])["Rules"] if not r["IsDefault"]]
+    return [
+        (r["Priority"], [{"Field": c["Field"], "Values": c["Values"]} for c in r["Conditions"]],
+         [{k: v for k, v in a.items() if k in ("Type", "FixedResponseConfig")} for a in r["Actions"]])
+        for r in rules
+    ]
 
 
 def test_load_balancer_target_group_and_listener(network, aws):
@@ -244,10 +269,62 @@ def test_load_balancer_target_group_and_listener(network, aws):
     assert lb["SecurityGroups"] == [network["groups"]["lb"]["GroupId"]]
     tg = elb.describe_target_groups(Names=[f"{PREFIX}-app"])["TargetGroups"][0]
     assert (tg["Protocol"], tg["Port"], tg["HealthCheckPath"]) == ("HTTP", 8000, "/ping")
+    # Staging's inventory allows plain HTTP explicitly (app_allow_plain_http); /metrics is 404.
     listeners = elb.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]
     assert [(li["Port"], li["DefaultActions"][0]["Type"], li["DefaultActions"][0]["TargetGroupArn"]) for li in listeners] == [
         (80, "forward", tg["TargetGroupArn"])
     ]
+    assert listener_rules(elb, listeners[0]) == [("1", METRICS_RULE["Conditions"], METRICS_RULE["Actions"])]
+
+
+def test_load_balancer_attributes_and_access_log_bucket(network, aws):
+    elb = aws("elbv2")
+    lb = elb.describe_load_balancers(Names=[f"{PREFIX}-alb"])["LoadBalancers"][0]
+    attrs = {a["Key"]: a["Value"] for a in elb.describe_load_balancer_attributes(
+        LoadBalancerArn=lb["LoadBalancerArn"])["Attributes"]}
+    assert attrs["routing.http.drop_invalid_header_fields.enabled"] == "true"
+    # Shorter than gunicorn's keepalive, so gunicorn never closes a connection the LB reuses.
+    assert attrs["idle_timeout.timeout_seconds"] == "60"
+    gunicorn_conf = {}
+    exec((ROOT / "gunicorn.conf.py").read_text(), gunicorn_conf)
+    assert gunicorn_conf["keepalive"] == 75 > int(attrs["idle_timeout.timeout_seconds"])
+    # Staging: off (production's inventory turns it on).
+    assert attrs["deletion_protection.enabled"] == "false"
+    assert (attrs["access_logs.s3.enabled"], attrs["access_logs.s3.bucket"], attrs["access_logs.s3.prefix"]) == (
+        "true", f"{PREFIX}-alb-logs", f"{PREFIX}-alb")
+    s3 = aws("s3")
+    bucket = f"{PREFIX}-alb-logs"
+    assert s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True}
+    rule = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
+    assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+    account = aws("sts").get_caller_identity()["Account"]
+    assert policy["Statement"] == [{
+        "Sid": "LoadBalancerAccessLogs", "Effect": "Allow",
+        # Elastic Load Balancing's log account of us-east-1.
+        "Principal": {"AWS": "arn:aws:iam::127311923021:root"}, "Action": "s3:PutObject",
+        "Resource": f"arn:aws:s3:::{bucket}/{PREFIX}-alb/AWSLogs/{account}/*",
+    }]
+    lifecycle = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+    assert [(r["ID"], r["Status"], r["Expiration"]["Days"]) for r in lifecycle] == [("expire-access-logs", "Enabled", 90)]
+
+
+def test_production_refuses_to_provision_without_a_certificate(lab):
+    """The committed production inventory (no certificate) stops at the preflight, before any
+    AWS call, with one line naming the variable."""
+    proc = lab.run(
+        [tool("ansible-playbook"), "-i", "localhost,", "-c", "local",
+         "-e", f"@{ROOT / 'inventories' / 'production' / 'group_vars' / 'all' / 'vars.yml'}",
+         str(ROOT / "playbooks" / "site.yml")],
+        check=False,
+    )
+    assert proc.returncode != 0
+    failed = [line for line in proc.stdout.splitlines() if line.startswith("fatal:")]
+    assert len(failed) == 1 and "app_certificate_arn is empty" in failed[0], proc.stdout[-3000:]
+    assert "production serves HTTPS only" in failed[0]
+    assert "TASK [" not in proc.stdout.split("fatal:", 1)[1]  # nothing ran after it
+    assert re.search(r"localhost\s+: ok=0\s+changed=0 .* failed=1", proc.stdout), proc.stdout[-2000:]
 
 
 def test_auto_scaling_group_in_private_subnets_behind_the_target_group(network, aws):
@@ -257,7 +334,8 @@ def test_auto_scaling_group_in_private_subnets_behind_the_target_group(network, 
     assert asg["TargetGroupARNs"] == [tg["TargetGroupArn"]]
     assert (asg["MinSize"], asg["MaxSize"], asg["DesiredCapacity"]) == (1, 2, 2)
     assert asg["HealthCheckType"] == "ELB"
-    assert asg["LaunchTemplate"]["LaunchTemplateName"] == f"{PREFIX}-app"
+    # New instances boot the template's default version: the one deploy.yml points at each release.
+    assert (asg["LaunchTemplate"]["LaunchTemplateName"], asg["LaunchTemplate"]["Version"]) == (f"{PREFIX}-app", "$Default")
     assert {"Key": "Role", "Value": "app"} in [{"Key": t["Key"], "Value": t["Value"]} for t in asg["Tags"]]
     policies = aws("autoscaling").describe_policies(AutoScalingGroupName=f"{PREFIX}-app")["ScalingPolicies"]
     assert [p["PolicyType"] for p in policies] == ["TargetTrackingScaling"]
@@ -266,22 +344,36 @@ def test_auto_scaling_group_in_private_subnets_behind_the_target_group(network, 
     assert spec["TargetValue"] == 50
 
 
-def test_launch_template_starts_the_service_without_secrets(network, aws):
+def test_launch_template_and_instance_role_read_only_their_secret_and_releases(network, aws):
     ec2 = aws("ec2")
-    version = ec2.describe_launch_template_versions(LaunchTemplateName=f"{PREFIX}-app", Versions=["$Latest"])[
+    version = ec2.describe_launch_template_versions(LaunchTemplateName=f"{PREFIX}-app", Versions=["$Default"])[
         "LaunchTemplateVersions"
-    ][0]["LaunchTemplateData"]
-    assert version["SecurityGroupIds"] == [network["groups"]["app"]["GroupId"]]
-    profile = version["IamInstanceProfile"]
+    ][0]
+    data = version["LaunchTemplateData"]
+    assert data["SecurityGroupIds"] == [network["groups"]["app"]["GroupId"]]
+    assert data["MetadataOptions"]["HttpTokens"] == "required"
+    profile = data["IamInstanceProfile"]
     assert profile.get("Name") == f"{PREFIX}-app" or profile["Arn"].endswith(f":instance-profile/{PREFIX}-app")
-    user_data = base64.b64decode(version["UserData"]).decode()
-    assert "systemctl enable --now pagenow.service" in user_data
-    assert "gunicorn -c gunicorn.conf.py wsgi:app" in user_data
-    proxy = aws("rds").describe_db_proxies(DBProxyName=f"{PREFIX}-proxy")["DBProxies"][0]
-    assert f"RDS_HOST={proxy['Endpoint']}" in user_data
-    password = json.loads(aws("secretsmanager").get_secret_value(SecretId=f"{PREFIX}/db-master")["SecretString"])["password"]
-    assert password not in user_data
+    # No release deployed yet: deploy.yml writes the user data that installs one
+    # (tests/infra/test_deploy_lab.py boots a host from it).
+    assert version["VersionDescription"] == "no release yet"
+    assert "no release deployed yet; run playbooks/deploy.yml" in base64.b64decode(data["UserData"]).decode()
     assert aws("logs").describe_log_groups(logGroupNamePrefix=f"/{PREFIX}/app")["logGroups"]
+
+    iam = aws("iam")
+    account = aws("sts").get_caller_identity()["Account"]
+    runtime = iam.get_role_policy(RoleName=f"{PREFIX}-app", PolicyName="app-runtime")["PolicyDocument"]
+    secrets = [st["Resource"] for st in runtime["Statement"] if st["Action"] == ["secretsmanager:GetSecretValue"]]
+    # The service's own role only; the master secret stays with the operators and the proxy.
+    assert secrets == [[f"arn:aws:secretsmanager:us-east-1:{account}:secret:{PREFIX}/db-app-*"]]
+    releases = iam.get_role_policy(RoleName=f"{PREFIX}-app", PolicyName="read-releases")["PolicyDocument"]
+    assert releases["Statement"] == [{"Effect": "Allow", "Action": ["s3:GetObject"],
+                                      "Resource": [f"arn:aws:s3:::{PREFIX}-releases/releases/*"]}]
+    s3 = aws("s3")
+    assert s3.get_public_access_block(Bucket=f"{PREFIX}-releases")["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True}
+    rule = s3.get_bucket_encryption(Bucket=f"{PREFIX}-releases")["ServerSideEncryptionConfiguration"]["Rules"][0]
+    assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
 
 
 def test_profile_image_bucket_is_private_encrypted_and_open_to_the_client_origins(provisioned, aws):
@@ -306,8 +398,10 @@ def test_profile_image_bucket_is_private_encrypted_and_open_to_the_client_origin
     assert no_policy.value.response["Error"]["Code"] == "NoSuchBucketPolicy"
     tags = {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(Bucket=IMAGE_BUCKET)["TagSet"]}
     assert (tags["Environment"], tags["Layer"]) == ("staging", "app")
-    # The instances' service is configured with this bucket.
-    assert f"\nPROFILE_IMAGE_BUCKET_NAME={IMAGE_BUCKET}\n" in user_data_of_latest_template(aws)
+    # The instances' service is configured with this bucket (release.env, written by deploy.yml
+    # and by the launch template's user data after each deploy).
+    role_app = (ROOT / "inventories" / "staging" / "group_vars" / "role_app.yml").read_text()
+    assert '\nservice_profile_image_bucket_name: "{{ profile_image_bucket_name }}"\n' in role_app
 
 
 def test_instance_role_may_only_get_put_and_delete_profile_image_keys(provisioned, aws):
@@ -523,6 +617,36 @@ def test_second_provision_changes_nothing(provisioned):
     assert (second.changed, second.failed) == (0, 0), second.changed_tasks()
 
 
+def test_https_listener_redirect_and_tls_policy(provisioned, lab, aws):
+    """The same load balancer with a certificate (as production runs it): 443 serves HTTPS with
+    TLS 1.2+ only and keeps /metrics private, 80 only redirects; a re-run changes nothing."""
+    cert = aws("acm").request_certificate(DomainName="api.pagenow.example")["CertificateArn"]
+    # Autoscaling moved the group to one instance: provisioning leaves that alone.
+    autoscaling = aws("autoscaling")
+    autoscaling.set_desired_capacity(AutoScalingGroupName=f"{PREFIX}-app", DesiredCapacity=1)
+    https = ["--limit", "localhost", "-e", f"app_certificate_arn={cert}", "-e", "app_allow_plain_http=false"]
+    first = lab.playbook("app.yml", *https)
+    again = lab.playbook("app.yml", *https)
+    assert first.changed > 0 and first.failed == 0
+    assert (again.changed, again.failed) == (0, 0), again.changed_tasks()
+    elb = aws("elbv2")
+    lb = elb.describe_load_balancers(Names=[f"{PREFIX}-alb"])["LoadBalancers"][0]
+    tg = elb.describe_target_groups(Names=[f"{PREFIX}-app"])["TargetGroups"][0]
+    listeners = {li["Port"]: li for li in elb.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]}
+    assert sorted(listeners) == [80, 443]
+    plain, tls = listeners[80], listeners[443]
+    assert plain["Protocol"] == "HTTP"
+    assert [(a["Type"], a["RedirectConfig"]["Protocol"], a["RedirectConfig"]["Port"], a["RedirectConfig"]["StatusCode"])
+            for a in plain["DefaultActions"]] == [("redirect", "HTTPS", "443", "HTTP_301")]
+    assert listener_rules(elb, plain) == []
+    assert (tls["Protocol"], tls["SslPolicy"]) == ("HTTPS", "ELBSecurityPolicy-TLS13-1-2-2021-06")
+    assert [c["CertificateArn"] for c in tls["Certificates"]] == [cert]
+    assert [(a["Type"], a["TargetGroupArn"]) for a in tls["DefaultActions"]] == [("forward", tg["TargetGroupArn"])]
+    assert listener_rules(elb, tls) == [("1", METRICS_RULE["Conditions"], METRICS_RULE["Actions"])]
+    asg = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[f"{PREFIX}-app"])["AutoScalingGroups"][0]
+    assert asg["DesiredCapacity"] == 1
+
+
 def test_teardown_removes_everything_and_then_changes_nothing(provisioned, lab, aws):
     first = lab.playbook("teardown.yml", "-e", "confirm_teardown=staging")
     second = lab.playbook("teardown.yml", "-e", "confirm_teardown=staging")
@@ -556,6 +680,7 @@ def test_teardown_removes_everything_and_then_changes_nothing(provisioned, lab, 
     assert [r for r in aws("iam").list_roles()["Roles"] if r["RoleName"].startswith(PREFIX)] == []
     assert aws("iam").list_instance_profiles()["InstanceProfiles"] == []
     assert aws("logs").describe_log_groups(logGroupNamePrefix=f"/{PREFIX}")["logGroups"] == []
+    assert [b["Name"] for b in aws("s3").list_buckets()["Buckets"] if b["Name"].startswith(PREFIX)] == []
 
 
 def test_teardown_refuses_without_confirmation(lab):
