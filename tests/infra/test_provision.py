@@ -651,6 +651,7 @@ def test_teardown_removes_everything_and_then_changes_nothing(provisioned, lab, 
     first = lab.playbook("teardown.yml", "-e", "confirm_teardown=staging")
     second = lab.playbook("teardown.yml", "-e", "confirm_teardown=staging")
     print(f"\nteardown: {first.recap} ({first.seconds:.0f}s)\nre-teardown: {second.recap} ({second.seconds:.0f}s)")
+    print("teardown removed (tasks that changed):\n  " + "\n  ".join(first.changed_tasks()))
     assert first.changed > 0 and first.failed == 0
     assert (second.changed, second.failed) == (0, 0), second.changed_tasks()
 
