@@ -6,6 +6,7 @@ import base64
 import fnmatch
 import json
 import re
+import runpy
 import subprocess
 
 import boto3
@@ -285,8 +286,7 @@ def test_load_balancer_attributes_and_access_log_bucket(network, aws):
     assert attrs["routing.http.drop_invalid_header_fields.enabled"] == "true"
     # Shorter than gunicorn's keepalive, so gunicorn never closes a connection the LB reuses.
     assert attrs["idle_timeout.timeout_seconds"] == "60"
-    gunicorn_conf = {}
-    exec((ROOT / "gunicorn.conf.py").read_text(), gunicorn_conf)
+    gunicorn_conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
     assert gunicorn_conf["keepalive"] == 75 > int(attrs["idle_timeout.timeout_seconds"])
     # Staging: off (production's inventory turns it on).
     assert attrs["deletion_protection.enabled"] == "false"
