@@ -406,7 +406,9 @@ def test_profile_image_bucket_is_private_encrypted_and_open_to_the_client_origin
 
 def test_instance_role_may_only_get_put_and_delete_profile_image_keys(provisioned, aws):
     iam = aws("iam")
-    assert sorted(iam.list_role_policies(RoleName=f"{PREFIX}-app")["PolicyNames"]) == ["app-runtime", "profile-images"]
+    # read-releases: the release artifacts (test_launch_template_and_instance_role_read_only_...).
+    assert sorted(iam.list_role_policies(RoleName=f"{PREFIX}-app")["PolicyNames"]) == [
+        "app-runtime", "profile-images", "read-releases"]
     document = iam.get_role_policy(RoleName=f"{PREFIX}-app", PolicyName="profile-images")["PolicyDocument"]
     resource = f"arn:aws:s3:::{IMAGE_BUCKET}/*/profile_image.*"
     assert document == {
