@@ -165,6 +165,9 @@ def sql(db_conn):
     requests the test makes."""
 
     def run(statement: str, **params):
+        if statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
+            # Transaction control, also valid in an aborted transaction (where a SELECT is not).
+            return db_conn.execute(text(statement), params)
         previous = db_conn.execute(text("SELECT current_setting('statement_timeout')")).scalar_one()
         db_conn.execute(text("SET LOCAL statement_timeout = 0"))
         result = db_conn.execute(text(statement), params)
