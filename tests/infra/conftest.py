@@ -1,6 +1,7 @@
 """Infrastructure test helpers: a moto server on 127.0.0.1 and ansible-playbook runs against it."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
@@ -23,6 +24,27 @@ def tool(name: str) -> str:
     path = VENV_BIN / name
     assert path.exists(), f"{path} missing: run scripts/bootstrap.sh"
     return str(path)
+
+
+def assert_ships_the_access_log(user_data: str, log_group: str) -> None:
+    """The access log shipping section of a launch template version's user data
+    (playbooks/templates/cloudwatch_agent.sh.j2), for the staging unit `pagenow`."""
+    # stdout of the unit (deploys replace the unit file, not this drop-in) goes to a file...
+    assert "cat > /etc/systemd/system/pagenow.service.d/stdout-log.conf <<'UNIT'\n" \
+           "[Service]\nStandardOutput=append:/var/log/pagenow/stdout.log\nUNIT\n" in user_data
+    # ...whose JSON access lines the CloudWatch agent ships to the group, one stream per instance.
+    agent_json = user_data.split("amazon-cloudwatch-agent.json <<'AGENT'\n", 1)[1].split("\nAGENT\n", 1)[0]
+    assert json.loads(agent_json) == {
+        "agent": {"run_as_user": "root"},
+        "logs": {"logs_collected": {"files": {"collect_list": [{
+            "file_path": "/var/log/pagenow/stdout.log",
+            "log_group_name": log_group,
+            "log_stream_name": "{instance_id}/access",
+            "filters": [{"type": "include", "expression": '^\\{"ts":'}],
+        }]}}},
+    }
+    assert "amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s \\\n" \
+           "  -c file:/opt/aws/amazon-cloudwatch-agent/etc/amazon-cloudwatch-agent.json\n" in user_data
 
 
 def free_port() -> int:

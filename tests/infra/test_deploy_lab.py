@@ -26,7 +26,7 @@ import psycopg2
 import pytest
 import yaml
 
-from .conftest import aws_env
+from .conftest import assert_ships_the_access_log, aws_env
 from .lab import APP_PORT, DeployLab, LoadLoop, sh
 
 REPO = Path(__file__).resolve().parents[2]
@@ -106,6 +106,9 @@ class Deployer:
                 "service_aws_region": "us-east-1",
                 "service_release_bucket": RELEASE_BUCKET,
                 "service_launch_template": LAUNCH_TEMPLATE,
+                # No access log shipping: a lab host has no systemd unit (plain mode) and no
+                # CloudWatch agent to install (test_launch_template_version_of_a_deploy_...).
+                "service_log_group": "",
                 # The lab database is a local PostgreSQL behind a TCP forwarder, reached with
                 # the URL above: no RDS Proxy, no secret, no TLS to verify (verify-full is off).
                 "service_env_extra": {},
@@ -228,6 +231,70 @@ def test_deploy_playbook_syntax():
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "playbook: playbooks/deploy.yml" in proc.stdout
+
+
+def test_launch_template_version_of_a_deploy_ships_the_access_log(moto_endpoint, tmp_path):
+    """The version deploy.yml writes (its last play alone, tag launch_template, rendered with
+    the staging inventory as a deploy renders it) sets up the access log shipping the first
+    version has: an instance the group boots after a deploy ships its access log too."""
+    inventory = tmp_path / "inventory"
+    (inventory / "group_vars" / "all").mkdir(parents=True)
+    staging = REPO / "inventories" / "staging" / "group_vars"
+    shutil.copy(staging / "all" / "vars.yml", inventory / "group_vars" / "all" / "vars.yml")  # not the vault
+    for name in ("role_app.yml", "role_bastion.yml"):
+        shutil.copy(staging / name, inventory / "group_vars" / name)
+    # Hosts are never contacted: the play runs on the controller only.
+    (inventory / "hosts.yml").write_text(yaml.safe_dump({"all": {"children": {
+        "role_bastion": {"hosts": {"bastion": {"ansible_host": "192.0.2.1"}}},
+        "role_app": {"hosts": {"app1": {"ansible_host": "192.0.2.2"}}},
+    }}}))
+    template = "deploy-user-data-app"  # its own, beside the provision test's pagenow-staging-app
+    digest = hashlib.sha256(b"release r9").hexdigest()
+    extra = {
+        "service_release_version": "r9",
+        "service_artifact_sha256": digest,  # set by the build play, which the tag skips
+        "rds_proxy_endpoint": "pagenow-staging-proxy.proxy-x.us-east-1.rds.amazonaws.com",
+        # The owner's URL reads the master secret; the roll's argument check (tagged always)
+        # templates it, the user data never names it.
+        "service_migrate_database_url": "",
+        "service_launch_template": template,
+        "aws_endpoint_url": moto_endpoint,
+    }
+    ec2 = _aws(moto_endpoint)("ec2")
+    ec2.create_launch_template(
+        LaunchTemplateName=template, VersionDescription="no release yet",
+        LaunchTemplateData={"ImageId": "ami-12c6146b", "UserData": base64.b64encode(b"#!/bin/bash\n").decode()},
+    )
+    try:
+        runs = [
+            subprocess.run(
+                [str(ANSIBLE_PLAYBOOK), "-i", str(inventory), "playbooks/deploy.yml", "--tags", "launch_template",
+                 "-e", json.dumps(extra)],
+                cwd=REPO, env=aws_env(moto_endpoint), capture_output=True, text=True, timeout=300,
+            )
+            for _ in range(2)
+        ]
+        for proc in runs:
+            assert proc.returncode == 0, _failure_report(proc)
+        # The first run makes a version; the second, same release, finds it and changes nothing.
+        for proc, changed in zip(runs, (1, 0)):
+            assert re.search(rf"^app1\s+: ok=\d+\s+changed={changed}\s+unreachable=0\s+failed=0 ", proc.stdout, re.M), \
+                proc.stdout[-3000:]
+        described = ec2.describe_launch_templates(LaunchTemplateNames=[template])["LaunchTemplates"][0]
+        assert (described["DefaultVersionNumber"], described["LatestVersionNumber"]) == (2, 2)
+        default = ec2.describe_launch_template_versions(
+            LaunchTemplateName=template, Versions=["$Default"])["LaunchTemplateVersions"][0]
+    finally:
+        ec2.delete_launch_template(LaunchTemplateName=template)
+    assert default["VersionDescription"] == f"release r9 sha256:{digest}"
+    user_data = base64.b64decode(default["LaunchTemplateData"]["UserData"])
+    assert len(user_data) <= 16384  # the EC2 limit
+    user_data = user_data.decode()
+    # The log group the first version ships to (app_asg: /<name prefix>/app).
+    assert_ships_the_access_log(user_data, "/pagenow-staging/app")
+    # In place before the service's units are loaded and started, so its first line is shipped.
+    assert user_data.index("stdout-log.conf") < user_data.index("systemctl daemon-reload")
+    assert "release r9" in user_data
 
 
 def _failure_report(proc: subprocess.CompletedProcess) -> str:

@@ -16,7 +16,7 @@ import requests
 from service.users.images import ProfileImageStore
 from users.sigv4 import signature_matches
 
-from .conftest import ROOT, aws_env, tool
+from .conftest import ROOT, assert_ships_the_access_log, aws_env, tool
 
 # The module's provisioning fixture (site.yml twice) alone takes many minutes on a shared host.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(2700)]
@@ -465,23 +465,7 @@ def test_instances_ship_the_json_access_log_to_the_log_group_only(provisioned, a
     groups = aws("logs").describe_log_groups(logGroupNamePrefix=group)["logGroups"]
     assert [(g["logGroupName"], g["retentionInDays"]) for g in groups] == [(group, 30)]
 
-    user_data = user_data_of_latest_template(aws)
-    # stdout of the unit (deploys replace the unit file, not this drop-in) goes to a file...
-    assert "cat > /etc/systemd/system/pagenow.service.d/stdout-log.conf <<'UNIT'\n" \
-           "[Service]\nStandardOutput=append:/var/log/pagenow/stdout.log\nUNIT\n" in user_data
-    # ...whose JSON access lines the CloudWatch agent ships to the group, one stream per instance.
-    agent_json = user_data.split("amazon-cloudwatch-agent.json <<'AGENT'\n", 1)[1].split("\nAGENT\n", 1)[0]
-    assert json.loads(agent_json) == {
-        "agent": {"run_as_user": "root"},
-        "logs": {"logs_collected": {"files": {"collect_list": [{
-            "file_path": "/var/log/pagenow/stdout.log",
-            "log_group_name": group,
-            "log_stream_name": "{instance_id}/access",
-            "filters": [{"type": "include", "expression": '^\\{"ts":'}],
-        }]}}},
-    }
-    assert "amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s \\\n" \
-           "  -c file:/opt/aws/amazon-cloudwatch-agent/etc/amazon-cloudwatch-agent.json\n" in user_data
+    assert_ships_the_access_log(user_data_of_latest_template(aws), group)
     # The service's access lines are what the filter lets through.
     import logging
 
