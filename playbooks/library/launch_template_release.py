@@ -46,31 +46,21 @@ version:
   type: int
 """
 
-try:
-    import botocore
-except ImportError:
-    pass  # AnsibleAWSModule reports the missing dependency
-
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible.module_utils.pagenow_aws import AWS_ERRORS, aws_module
 
 
 def main():
-    module = AnsibleAWSModule(
-        argument_spec=dict(
-            name=dict(type="str", required=True),
-            user_data=dict(type="str", required=True),
-            description=dict(type="str", required=True),
-        ),
-        supports_check_mode=True,
-    )
-    client = module.client("ec2", retry_decorator=AWSRetry.jittered_backoff())
+    module, client = aws_module("ec2", dict(
+        name=dict(type="str", required=True),
+        user_data=dict(type="str", required=True),
+        description=dict(type="str", required=True),
+    ))
     name, user_data, description = (module.params[k] for k in ("name", "user_data", "description"))
     try:
         default = client.describe_launch_template_versions(
             aws_retry=True, LaunchTemplateName=name, Versions=["$Default"]
         )["LaunchTemplateVersions"][0]
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
+    except AWS_ERRORS as e:
         module.fail_json_aws(e, msg=f"Unable to read the default version of launch template {name}")
     if default["LaunchTemplateData"].get("UserData") == user_data and default.get("VersionDescription") == description:
         module.exit_json(changed=False, version=default["VersionNumber"])
@@ -87,7 +77,7 @@ def main():
         client.modify_launch_template(
             aws_retry=True, LaunchTemplateName=name, DefaultVersion=str(created["VersionNumber"])
         )
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
+    except AWS_ERRORS as e:
         module.fail_json_aws(e, msg=f"Unable to create a version of launch template {name}")
     module.exit_json(changed=True, version=created["VersionNumber"])
 

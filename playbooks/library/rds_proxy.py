@@ -109,16 +109,10 @@ targets:
 
 import time
 
-try:
-    import botocore
-except ImportError:
-    pass  # AnsibleAWSModule reports the missing dependency
-
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
+from ansible.module_utils.pagenow_aws import AWS_ERRORS, aws_module
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
 
 
@@ -127,7 +121,7 @@ def describe_proxy(client, module, name):
         proxies = client.describe_db_proxies(aws_retry=True, DBProxyName=name)["DBProxies"]
     except is_boto3_error_code("DBProxyNotFoundFault"):
         return None
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:  # pylint: disable=duplicate-except
+    except AWS_ERRORS as e:  # pylint: disable=duplicate-except
         module.fail_json_aws(e, msg=f"Unable to describe proxy {name}")
     return proxies[0] if proxies else None
 
@@ -135,7 +129,7 @@ def describe_proxy(client, module, name):
 def describe_targets(client, module, name):
     try:
         return client.describe_db_proxy_targets(aws_retry=True, DBProxyName=name)["Targets"]
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
+    except AWS_ERRORS as e:
         module.fail_json_aws(e, msg=f"Unable to describe the targets of proxy {name}")
 
 
@@ -198,7 +192,7 @@ def ensure_present(module, client):
                 DebugLogging=params["debug_logging"],
                 Tags=ansible_dict_to_boto3_tag_list(params["tags"]),
             )["DBProxy"]
-        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
+        except AWS_ERRORS as e:
             module.fail_json_aws(e, msg=f"Unable to create proxy {name}")
     else:
         if proxy.get("EngineFamily") != params["engine_family"] or sorted(proxy.get("VpcSubnetIds") or []) != sorted(
@@ -211,7 +205,7 @@ def ensure_present(module, client):
             if not module.check_mode:
                 try:
                     proxy = client.modify_db_proxy(aws_retry=True, DBProxyName=name, **changes)["DBProxy"]
-                except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
+                except AWS_ERRORS as e:
                     module.fail_json_aws(e, msg=f"Unable to modify proxy {name}")
 
     if params["wait"] and not module.check_mode and proxy.get("Status") != "available":
@@ -226,7 +220,7 @@ def ensure_present(module, client):
                 client.register_db_proxy_targets(
                     aws_retry=True, DBProxyName=name, TargetGroupName="default", DBClusterIdentifiers=[cluster]
                 )
-            except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
+            except AWS_ERRORS as e:
                 module.fail_json_aws(e, msg=f"Unable to register cluster {cluster} with proxy {name}")
             targets = describe_targets(client, module, name)
 
@@ -247,7 +241,7 @@ def ensure_absent(module, client):
             client.delete_db_proxy(aws_retry=True, DBProxyName=name)
         except is_boto3_error_code("DBProxyNotFoundFault"):
             module.exit_json(changed=False, proxy={})
-        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:  # pylint: disable=duplicate-except
+        except AWS_ERRORS as e:  # pylint: disable=duplicate-except
             module.fail_json_aws(e, msg=f"Unable to delete proxy {name}")
         if module.params["wait"]:
             wait_for(module, client, name, gone=True)
@@ -272,12 +266,9 @@ def main():
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=900),
     )
-    module = AnsibleAWSModule(
-        argument_spec=argument_spec,
-        required_if=[("state", "present", ["role_arn", "secret_arns", "vpc_subnet_ids"])],
-        supports_check_mode=True,
+    module, client = aws_module(
+        "rds", argument_spec, required_if=[("state", "present", ["role_arn", "secret_arns", "vpc_subnet_ids"])]
     )
-    client = module.client("rds", retry_decorator=AWSRetry.jittered_backoff())
     if module.params["state"] == "present":
         ensure_present(module, client)
     else:

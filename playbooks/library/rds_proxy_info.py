@@ -38,28 +38,21 @@ targets:
   elements: dict
 """
 
-try:
-    import botocore
-except ImportError:
-    pass  # AnsibleAWSModule reports the missing dependency
-
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
+from ansible.module_utils.pagenow_aws import AWS_ERRORS, aws_module
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 
 def main():
-    module = AnsibleAWSModule(argument_spec=dict(name=dict(type="str", required=True)), supports_check_mode=True)
-    client = module.client("rds", retry_decorator=AWSRetry.jittered_backoff())
+    module, client = aws_module("rds", dict(name=dict(type="str", required=True)))
     name = module.params["name"]
     try:
         proxy = client.describe_db_proxies(aws_retry=True, DBProxyName=name)["DBProxies"][0]
         targets = client.describe_db_proxy_targets(aws_retry=True, DBProxyName=name)["Targets"]
     except is_boto3_error_code("DBProxyNotFoundFault"):
         module.exit_json(changed=False, proxy={}, targets=[])
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:  # pylint: disable=duplicate-except
+    except AWS_ERRORS as e:  # pylint: disable=duplicate-except
         module.fail_json_aws(e, msg=f"Unable to describe proxy {name}")
     module.exit_json(
         changed=False,
