@@ -39,9 +39,8 @@ def _directory(seed: int = 19, users: int = 1200):
     return people, rows
 
 
-@pytest.fixture()
-def directory(sql):
-    people, pairs = _directory()
+def _insert(sql, people, pairs):
+    """Write a generated directory's users and friendships, then refresh the planner's statistics."""
     for uid, first, last, email, public in people:
         sql("INSERT INTO user_table (user_id, email, first_name, last_name, email_public) "
             "VALUES (:u, :e, :f, :l, :p)", u=uid, e=email, f=first, l=last, p=public)
@@ -50,6 +49,12 @@ def directory(sql):
             "VALUES (:a, :b, CASE WHEN :acc THEN now() END)", a=a, b=b, acc=accepted)
     sql("ANALYZE user_table")
     sql("ANALYZE friendship_table")
+
+
+@pytest.fixture()
+def directory(sql):
+    people, pairs = _directory()
+    _insert(sql, people, pairs)
     sql("SELECT pagenow_refresh_search_trigrams()")
     return people, pairs
 

@@ -9,7 +9,7 @@ from alembic.migration import MigrationContext
 from alembic.operations import Operations
 
 from revisions import load_revision
-from search.test_search_as_typed import _answers, _oracle
+from search.test_search_as_typed import _answers, _insert, _oracle
 
 FIRST = ["Jo", "John", "Joan", "Mary", "Mark", "Ann", "Sam", "Kim", "Zed", "Quinn"]
 LAST = ["Stan", "Berg", "Jones", "Marsh", "Son", "Ajo", "Kimball"]
@@ -43,14 +43,7 @@ def _wide_directory(seed: int = 11, users: int = 1500):
 
 def test_the_one_mutual_friend_group_answers_as_the_ranking(sql):
     people, pairs = _wide_directory()
-    for uid, first, last, email, public in people:
-        sql("INSERT INTO user_table (user_id, email, first_name, last_name, email_public) "
-            "VALUES (:u, :e, :f, :l, :p)", u=uid, e=email, f=first, l=last, p=public)
-    for a, b, accepted in pairs:
-        sql("INSERT INTO friendship_table (user_id1, user_id2, accepted_at) "
-            "VALUES (:a, :b, CASE WHEN :acc THEN now() END)", a=a, b=b, acc=accepted)
-    sql("ANALYZE user_table")
-    sql("ANALYZE friendship_table")
+    _insert(sql, people, pairs)
     # Every term counts as broad (no ranking of every match) and email walks as name does.
     sql("SELECT set_config('pagenow.search_public_scan_max', '-1', true)")
     sql("DELETE FROM user_search_trigram")
