@@ -380,7 +380,8 @@ class SqlFloor:
         headers = {"Authorization": f"Bearer {user['token']}"} if auth else {}
         with self.app.app_context():
             engines = db.engines
-            conn = self.engine.connect()
+            # A transaction (the engine's connections default to autocommit): nothing commits.
+            conn = self.engine.connect().execution_options(isolation_level="READ COMMITTED")
             outer = conn.begin()
             engines[None] = conn
             self.captured = []

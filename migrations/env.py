@@ -96,7 +96,8 @@ def run_migrations_online():
 
     connectable = get_engine()
 
-    with connectable.connect() as connection:
+    # A transaction per migration run: the app's engine defaults to autocommit.
+    with connectable.connect().execution_options(isolation_level="READ COMMITTED") as connection:
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),

@@ -7,7 +7,7 @@ import sys
 from flask import Flask, request
 
 from .config import Config
-from .extensions import PageNowApi, db, migrate
+from .extensions import TRANSACTIONAL_ENGINES, PageNowApi, db, migrate
 
 LOG_HANDLER_NAME = "pagenow"
 
@@ -65,6 +65,9 @@ def _engine_options(config: Config) -> dict:
     return {
         # Pinged only after idling in the pool (service/database.py), not per checkout.
         "pool_pre_ping": False,
+        # Reads outside the session run in autocommit, one round trip each; the session asks
+        # for READ COMMITTED transactions (service/database.py, service/extensions.py).
+        "isolation_level": "AUTOCOMMIT",
         # Error messages (and so tracebacks in the log) show SQL but never bound values.
         "hide_parameters": True,
         "pool_size": config.db_pool_size,
@@ -132,6 +135,9 @@ def init_extensions(app: Flask, config: Config, api: PageNowApi) -> None:
     with app.app_context():
         for engine in db.engines.values():
             install_idle_ping(engine)
+        app.extensions[TRANSACTIONAL_ENGINES] = {
+            engine: engine.execution_options(isolation_level="READ COMMITTED") for engine in db.engines.values()
+        }
     migrate.init_app(app, db, directory=_migrations_dir())
     api.init_app(app)
     init_auth(app, config)

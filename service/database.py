@@ -6,8 +6,20 @@ Two verbs, on top of Flask-SQLAlchemy's `db.session`:
   search, another user's friend lists, mutual friends) pass `reader=True`; they run on the
   "reader" bind (DATABASE_READ_URL) when it is configured, and on the writer otherwise.
   Everything else reads the writer, so callers see their own writes.
-* `write(statement, params)`: an INSERT, UPDATE or DELETE in the session's transaction; the
-  route commits. ORM work (`db.session.get`, `add`, `flush`) uses the same session.
+* `write(statement, params)`: an INSERT, UPDATE or DELETE, or a SELECT ... FOR UPDATE, in the
+  session's transaction; the route commits. ORM work (`db.session.get`, `add`, `flush`) uses
+  the same session.
+
+Every engine's connections default to autocommit (`isolation_level="AUTOCOMMIT"`), and the
+session runs its work in a READ COMMITTED transaction on the same pool (`Session.get_bind`,
+service/extensions.py). A read that comes before the request's first use of the session
+(no transaction begun, nothing pending) runs in autocommit: one round trip (the SELECT)
+instead of three (BEGIN, SELECT, ROLLBACK), and under READ COMMITTED each statement takes
+its own snapshot anyway, so it sees what it would have seen in a transaction. Its connection
+goes back to the pool at once, with the rows buffered, so a request holds one connection at a
+time. Once the session has begun (a write, a lock, an ORM load or change), reads join its
+transaction and see its writes. A session's connection costs one more round trip when it goes
+back to the pool (psycopg2 resets the server's default isolation on the way to autocommit).
 
 `read_rows` and `read_row` are `read` for statements that select exactly the columns of a
 response schema, each already the value that schema dumps (text, numbers, booleans, naive
@@ -29,6 +41,7 @@ import time
 
 from sqlalchemy import event, exc
 from sqlalchemy.engine import Engine, Result
+from sqlalchemy.orm import Session
 
 from .extensions import db
 
@@ -38,17 +51,27 @@ _RETURNED_AT = "pagenow_returned_at"
 
 
 def read(statement, params: dict | None = None, *, reader: bool = False) -> Result:
-    """Run a SELECT in the request's session; reader=True runs it on the reader bind if any.
+    """Run a SELECT; reader=True runs it on the reader bind if there is one.
 
-    Every read selects columns, never ORM entities, so it runs as a Core statement on the
-    session's connection (`Session.connection`, in the session's transaction): the ORM's
-    execution (entity loading, identity map) adds nothing to plain rows and cost about a
-    fifth of a profile read's CPU. Pending ORM changes are flushed first, as
-    `Session.execute` would autoflush them."""
-    session = db.session
-    session.flush()
-    bind = db.engines.get(READER_BIND) if reader else None
-    return session.connection(bind_arguments={"bind": bind} if bind is not None else None).execute(statement, params)
+    Every read selects columns, never ORM entities, so it runs as a Core statement on a
+    connection: the ORM's execution (entity loading, identity map) adds nothing to plain rows
+    and cost about a fifth of a profile read's CPU."""
+    engines = db.engines
+    bind = engines.get(READER_BIND) if reader else None
+    if bind is None:
+        # The request's session, if it has one yet: none is made just to ask.
+        session = db.session.registry() if db.session.registry.has() else None
+        if session is not None and (session.in_transaction() or session.new or session.dirty or session.deleted):
+            # The request has written (or may have): read in its transaction, pending ORM
+            # changes flushed first as `Session.execute` would autoflush them.
+            session.flush()
+            return session.connection().execute(statement, params)
+        bind = engines[None]
+    # A session of its own for this one statement: on an engine, an autocommit connection
+    # returned to the pool when the session closes; on a connection (the tests' outer
+    # transaction), a savepoint in it.
+    with Session(bind, join_transaction_mode="create_savepoint") as own:
+        return own.connection().execute(statement, params).freeze()()
 
 
 class SchemaRows(list):
@@ -69,7 +92,8 @@ def read_row(statement, params: dict | None = None, *, reader: bool = False) -> 
 
 
 def write(statement, params: dict | None = None) -> Result:
-    """Run a data-changing statement in the request's transaction (committed by the route)."""
+    """Run a data-changing or locking statement in the request's transaction (committed by the
+    route)."""
     return db.session.execute(statement, params)
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 
+import psycopg2
 from flask import Flask, jsonify
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
@@ -145,6 +146,10 @@ def handle_stale_data(exc: StaleDataError):
 
 def _is_unavailable(exc: Exception) -> bool:
     if isinstance(exc, (OperationalError, PoolTimeout)):
+        return True
+    # The driver's own error, unwrapped: SQLAlchemy sets the session's isolation level on a
+    # connection it has just checked out (service/extensions.py) without wrapping what fails.
+    if isinstance(exc, (psycopg2.OperationalError, psycopg2.InterfaceError)):
         return True
     # statement_timeout cancels surface as QueryCanceled (a DBAPIError subclass).
     orig = getattr(exc, "orig", None)

@@ -1,7 +1,9 @@
 """Extension objects, created unbound; create_app() binds them."""
+from flask import current_app
 from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
+from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
@@ -12,6 +14,23 @@ class Base(DeclarativeBase):
     metadata = MetaData()
 
 
+# app.extensions key: each engine's READ COMMITTED variant, made by create_app.
+TRANSACTIONAL_ENGINES = "pagenow.transactional_engines"
+
+
+class Session(FlaskSession):
+    """The request's unit of work, always in a transaction.
+
+    The engines' connections default to autocommit, for reads outside the session
+    (service/database.py); the session works on each engine's READ COMMITTED variant
+    (`Engine.execution_options`, the same pool). Anything else (the tests' outer-transaction
+    connection) is used as it is."""
+
+    def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
+        found = super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
+        return current_app.extensions[TRANSACTIONAL_ENGINES].get(found, found)
+
+
 # create_savepoint lets tests wrap each test in an outer transaction that app code
 # cannot commit past; outside tests the session owns its connection and it is inert.
 # expire_on_commit=False: a route answers with the objects it just committed as they were
@@ -20,7 +39,7 @@ class Base(DeclarativeBase):
 # the row in between, and costs a SELECT per response.
 db = SQLAlchemy(
     model_class=Base,
-    session_options={"join_transaction_mode": "create_savepoint", "expire_on_commit": False},
+    session_options={"class_": Session, "join_transaction_mode": "create_savepoint", "expire_on_commit": False},
 )
 migrate = Migrate()
 

@@ -122,7 +122,8 @@ def db_conn(app):
     with app.app_context():
         engines = db.engines
         engine = engines[None]
-        conn = engine.connect()
+        # A transaction, where the engine's connections default to autocommit.
+        conn = engine.connect().execution_options(isolation_level="READ COMMITTED")
         outer = conn.begin()
         engines[None] = conn
         try:

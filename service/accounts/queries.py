@@ -32,7 +32,7 @@ def lock_user(user_id: str):
     user holds a FOR KEY SHARE lock on it (its foreign-key check) until it commits, so
     the deletion waits for it and then deletes that row too; one that starts later waits
     for the deletion and then fails its foreign-key check (answered 404)."""
-    return read(
+    return write(
         select(users.c.profile_image_extension, users.c.profile_image_uploaded_at)
         .where(users.c.user_id == user_id)
         .with_for_update()

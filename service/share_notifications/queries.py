@@ -205,7 +205,7 @@ def lock_idempotency_key(user_id: str, key: str):
         .where(idempotency_keys.c.user_id == user_id, idempotency_keys.c.key == key)
         .with_for_update()
     )
-    return read(stmt).first()
+    return write(stmt).first()
 
 
 def renew_idempotency_key(user_id: str, key: str, fingerprint: str, event_id: uuid.UUID, now) -> None:

@@ -1,5 +1,6 @@
-"""service/database.py: reads and writes go through the request's session; reads that tolerate
-replica lag go to the DATABASE_READ_URL bind when it is set."""
+"""service/database.py: a read before the request's session has begun runs in autocommit, after
+it in the session's transaction; writes go through the session; reads that tolerate replica lag
+go to the DATABASE_READ_URL bind when it is set."""
 from __future__ import annotations
 
 from sqlalchemy import event, text
@@ -40,11 +41,53 @@ def test_lag_tolerant_reads_go_to_the_reader_bind(app, database_url, jwks_path):
                 engine.dispose()
 
 
-def test_without_a_reader_every_read_joins_the_session(app, db_conn):
-    """The path the tests and a single-database deployment take: the session's connection,
-    so a read sees the request's (and here the test's) uncommitted writes."""
+# True in a statement that is its own transaction (autocommit), false after a BEGIN.
+_OWN_TRANSACTION = text("SELECT transaction_timestamp() = statement_timestamp()")
+
+
+def test_a_read_before_the_session_begins_runs_in_autocommit(app, database_url, jwks_path):
+    plain = make_app(database_url, jwks_path)
+    with plain.app_context():
+        engine = db.engines[None]
+        try:
+            assert read(_OWN_TRANSACTION).scalar_one() is True
+            # Its connection went back to the pool, and no session was made to run it.
+            assert engine.pool.checkedout() == 0
+            assert not db.session.registry.has()
+            write(text("SELECT 1"))  # the session begins: READ COMMITTED, BEGIN first
+            assert read(_OWN_TRANSACTION).scalar_one() is False
+            assert read(text("SELECT current_setting('transaction_isolation')")).scalar_one() == "read committed"
+            assert engine.pool.checkedout() == 1
+        finally:
+            db.session.remove()
+            engine.dispose()
+
+
+def test_the_session_writes_in_one_transaction(app, database_url, jwks_path):
+    plain = make_app(database_url, jwks_path)
+    with plain.app_context():
+        engine = db.engines[None]
+        try:
+            write(text("CREATE TABLE atomic_probe (x int)"))
+            write(text("INSERT INTO atomic_probe VALUES (1)"))
+            db.session.rollback()
+            # Both statements were rolled back: no connection sees the table.
+            assert read(text("SELECT to_regclass('atomic_probe') IS NULL")).scalar_one() is True
+        finally:
+            db.session.remove()
+            engine.dispose()
+
+
+def test_without_a_reader_every_read_sees_the_tests_writes(app, db_conn):
+    """The path the tests and a single-database deployment take: before the session begins, a
+    read runs on the engine (here the test's connection, in a savepoint); after, on the
+    session's connection: either way it sees the test's and the request's uncommitted writes."""
     with app.app_context():
         assert "reader" not in db.engines
+        db_conn.execute(text("CREATE TEMP TABLE before_probe (x int)"))
+        db_conn.execute(text("INSERT INTO before_probe VALUES (3)"))
+        assert read(text("SELECT x FROM before_probe")).scalar_one() == 3
+        assert not db.session.registry.has()
         write(text("CREATE TEMP TABLE routing_probe (x int)"))
         write(text("INSERT INTO routing_probe VALUES (7)"))
         assert db_conn.execute(text("SELECT x FROM routing_probe")).scalar_one() == 7

@@ -187,6 +187,37 @@ def test_a_connection_dropped_mid_request_is_503_then_the_pool_reconnects(scratc
     assert response.status_code == 200 and response.get_json()["description"] == "stored"
 
 
+def test_a_connection_that_died_in_the_pool_is_503_when_the_session_takes_it(scratch_db, live_app, signing_key,
+                                                                              error_log, monkeypatch):
+    """The session's connection gets its isolation level as it leaves the pool (a round trip
+    after autocommit reads, service/database.py); a connection that died there fails that
+    step with the driver's own error, which SQLAlchemy does not wrap: still a 503."""
+    from service import database as boundary
+
+    monkeypatch.setattr(boundary, "PING_IDLE_SECONDS", 3600.0)  # no ping finds it first
+    app = live_app(db_pool_size=1, db_max_overflow=0)
+    client = app.test_client()
+    signer = FastSigner(signing_key)
+    assert client.post("/users/me", headers=signer.headers("first"), json={"first_name": "F", "last_name": "A"}).status_code == 200
+    dsn = libpq(scratch_db)
+    watcher = psycopg2.connect(dsn)
+    watcher.autocommit = True
+    try:
+        with watcher.cursor() as cur:
+            cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                        " WHERE application_name = 'pagenow-user-api' AND datname = current_database()")
+    finally:
+        watcher.close()
+    # Registration loads the caller through the session first: the dead connection's turn.
+    response = client.post("/users/me", headers=signer.headers("second"), json={"first_name": "S", "last_name": "B"})
+    assert response.status_code == 503
+    assert response.get_json() == UNAVAILABLE
+    assert [r.getMessage() for r in error_log if r.levelno >= logging.ERROR] == ["database unavailable: OperationalError"]
+    # The dead connection was discarded: the next request gets a live one.
+    response = client.post("/users/me", headers=signer.headers("second"), json={"first_name": "S", "last_name": "B"})
+    assert response.status_code == 200
+
+
 # --- the two image-storage 503s ------------------------------------------------------------
 
 
