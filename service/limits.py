@@ -30,19 +30,17 @@ def request_target_length(environ) -> int:
     return len(environ.get("SCRIPT_NAME", "")) + len(environ.get("PATH_INFO", "")) + (len(query) + 1 if query else 0)
 
 
-def refuse_long_request_target():
-    if request_target_length(request.environ) > MAX_REQUEST_TARGET:
+def refuse_oversized_request():
+    """414 for a request target above MAX_REQUEST_TARGET, 413 for a chunked body above the cap."""
+    environ = request.environ
+    if request_target_length(environ) > MAX_REQUEST_TARGET:
         return error_response(414, f"Request URL is longer than {MAX_REQUEST_TARGET} characters")
-    return None
-
-
-def refuse_oversized_chunked_body():
     # The environ first: the common request (no Transfer-Encoding) leaves after one lookup.
-    if "chunked" not in request.environ.get("HTTP_TRANSFER_ENCODING", "").lower() or request.content_length is not None:
-        return
+    if "chunked" not in environ.get("HTTP_TRANSFER_ENCODING", "").lower() or request.content_length is not None:
+        return None
     cap = request.max_content_length
     if cap is None:
-        return
+        return None
     body = request.get_data(cache=True)  # cached for the parsers; at most `cap` bytes
     if len(body) >= cap and request.environ["wsgi.input"].read(1):
         raise RequestEntityTooLarge()
@@ -50,5 +48,4 @@ def refuse_oversized_chunked_body():
 
 def init_limits(app: Flask) -> None:
     """Registered right after the request id hook, before preflight or routing-dependent work."""
-    app.before_request(refuse_long_request_target)
-    app.before_request(refuse_oversized_chunked_body)
+    app.before_request(refuse_oversized_request)

@@ -9,13 +9,11 @@ worker then writes its samples there and /metrics aggregates all of them.
 """
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import os
 import re
 import sys
 import time
-import uuid
 
 import orjson
 from flask import Flask, Response, g, request
@@ -84,8 +82,11 @@ class JsonFormatter(logging.Formatter):
     """One JSON object per line: the time in UTC, the message as "event", and the fields the
     caller passed as extra={"fields": {...}}."""
 
+    converter = time.gmtime
+
     def format(self, record: logging.LogRecord) -> str:
-        ts = dt.datetime.fromtimestamp(record.created, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        # Milliseconds, UTC: time.strftime costs a tenth of a datetime's formatting.
+        ts = f"{self.formatTime(record, '%Y-%m-%dT%H:%M:%S')}.{int(record.created * 1000) % 1000:03d}Z"
         return orjson.dumps({"ts": ts, "event": record.getMessage(), **getattr(record, "fields", {})}).decode()
 
 
@@ -112,23 +113,28 @@ def request_id() -> str:
 def start_request() -> None:
     g.request_started = time.perf_counter()
     incoming = request.headers.get(REQUEST_ID_HEADER, "")
-    # An id only has to be unique, not secret.
-    g.request_id = incoming if _SANE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+    # An id only has to be unique (128 random bits), not secret, nor a UUID object.
+    g.request_id = incoming if _SANE_REQUEST_ID.match(incoming) else os.urandom(16).hex()
 
 
 def finish_request(response: Response) -> Response:
     if "request_id" not in g:  # a hook before ours answered early
         start_request()
     elapsed = time.perf_counter() - g.request_started
-    response.headers[REQUEST_ID_HEADER] = g.request_id
-    method = request.method if request.method in _KNOWN_METHODS else "OTHER"
-    endpoint = request.url_rule.rule if request.url_rule is not None else UNMATCHED
-    metrics().record_request(method, endpoint, response.status_code, elapsed)
+    request_id = g.request_id
+    response.headers[REQUEST_ID_HEADER] = request_id
+    method = request.method
+    if method not in _KNOWN_METHODS:
+        method = "OTHER"
+    rule = request.url_rule
+    endpoint = rule.rule if rule is not None else UNMATCHED
+    status = response.status_code
+    metrics().record_request(method, endpoint, status, elapsed)
     access_log.info("request", extra={"fields": {
-        "request_id": g.request_id,
+        "request_id": request_id,
         "method": method,
         "path": endpoint,
-        "status": response.status_code,
+        "status": status,
         "duration_ms": round(elapsed * 1000, 2),
         "user_id": g.get("user_id"),
         # Unknown (null) for a streamed body: measuring it would read the whole stream into memory.
