@@ -54,7 +54,17 @@ _RETURNED_AT = "pagenow_returned_at"
 
 
 def read(statement, params: dict | None = None, *, reader: bool = False) -> Result:
-    """Run a SELECT; reader=True runs it on the reader bind if there is one.
+    """Run a SELECT; reader=True runs it on the reader bind if there is one. The result is
+    buffered when the read ran on a connection of its own (returned to the pool already)."""
+    return _read(statement, params, reader, _buffered)
+
+
+def _buffered(result: Result) -> Result:
+    return result.freeze()()
+
+
+def _read(statement, params: dict | None, reader: bool, consume):
+    """consume(result) while the read's connection is held; returns what it returns.
 
     Every read selects columns, never ORM entities, so it runs as a Core statement on a
     connection: the ORM's execution (entity loading, identity map) adds nothing to plain rows
@@ -68,14 +78,14 @@ def read(statement, params: dict | None = None, *, reader: bool = False) -> Resu
             # The request has written (or may have): read in its transaction, pending ORM
             # changes flushed first as `Session.execute` would autoflush them.
             session.flush()
-            return session.connection().execute(statement, params)
+            return consume(session.connection().execute(statement, params))
         bind = engines[None]
     # A session apart from the request's for this one statement: on an engine, an autocommit
     # connection returned to the pool when the session closes; on a connection (the tests'
     # outer transaction), a savepoint in it.
     own = _reads()
     try:
-        return own.connection(bind_arguments={"bind": bind}).execute(statement, params).freeze()()
+        return consume(own.connection(bind_arguments={"bind": bind}).execute(statement, params))
     finally:
         own.close()
 
@@ -88,13 +98,22 @@ class SchemaRow(dict):
     """One such row."""
 
 
+def _schema_rows(result: Result) -> SchemaRows:
+    keys = tuple(result.keys())
+    return SchemaRows(dict(zip(keys, row)) for row in result)
+
+
+def _schema_row(result: Result) -> SchemaRow | None:
+    row = result.first()
+    return None if row is None else SchemaRow(zip(result.keys(), row))
+
+
 def read_rows(statement, params: dict | None = None, *, reader: bool = False) -> SchemaRows:
-    return SchemaRows(dict(row) for row in read(statement, params, reader=reader).mappings())
+    return _read(statement, params, reader, _schema_rows)
 
 
 def read_row(statement, params: dict | None = None, *, reader: bool = False) -> SchemaRow | None:
-    row = read(statement, params, reader=reader).mappings().first()
-    return None if row is None else SchemaRow(row)
+    return _read(statement, params, reader, _schema_row)
 
 
 def write(statement, params: dict | None = None) -> Result:
