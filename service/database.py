@@ -18,8 +18,10 @@ instead of three (BEGIN, SELECT, ROLLBACK), and under READ COMMITTED each statem
 its own snapshot anyway, so it sees what it would have seen in a transaction. Its connection
 goes back to the pool at once, with the rows buffered, so a request holds one connection at a
 time. Once the session has begun (a write, a lock, an ORM load or change), reads join its
-transaction and see its writes. A session's connection costs one more round trip when it goes
-back to the pool (psycopg2 resets the server's default isolation on the way to autocommit).
+transaction and see its writes. A session's transaction costs one more round trip than it did
+on a transactional engine: psycopg2 resets the server's default isolation (`SET
+default_transaction_isolation TO DEFAULT`) before the BEGIN when a connection leaves
+autocommit after an earlier transaction.
 
 `read_rows` and `read_row` are `read` for statements that select exactly the columns of a
 response schema, each already the value that schema dumps (text, numbers, booleans, naive
