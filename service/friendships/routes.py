@@ -11,6 +11,7 @@ from ..apidoc import ALICE, BOB, USER_ID_PARAMETER, errors
 from ..http import TERM_MAX_LENGTH, Blueprint, CountSchema, SuccessSchema, check_term, term_parameter
 from ..users.access import require_registered, require_user_exists
 from ..users.schemas import USER_SUMMARY_EXAMPLES, Timestamp, UserSummarySchema
+from ..database import SchemaRow
 from . import queries
 from .schemas import (
     FRIEND_ENTRY_EXAMPLES,
@@ -41,8 +42,9 @@ COUNT_EXAMPLE = {"count_1": 3, "count": 3}
 SUCCESS_EXAMPLE = {"success": True}
 
 
-def _count(n: int) -> dict:
-    return {"count_1": n, "count": n}
+def _count(n: int) -> SchemaRow:
+    # Exactly CountSchema's fields and values, so the response encodes it as it is.
+    return SchemaRow(count_1=n, count=n)
 
 
 # The documented 200 body must admit the JSON null these routes answer (OpenAPI 3.0 nullable).
