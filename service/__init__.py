@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from flask import Flask, request
+from flask import Flask, current_app, request
 
 from .config import Config
 from .extensions import TRANSACTIONAL_ENGINES, PageNowApi, db, migrate
@@ -19,22 +19,20 @@ def create_app(config: Config | None = None) -> Flask:
     configure_flask(app, config)
     api = PageNowApi()
     init_extensions(app, config, api)
-    # Hooks run in the order they are registered: request id and size guards first.
     register_operational_hooks(app, config, api)
     register_http_conventions(app)
+    register_request_hooks(app)
     register_blueprints(app, api)
     register_commands(app)
     return app
 
 
 def register_operational_hooks(app: Flask, config: Config, api: PageNowApi) -> None:
-    """Request ids, JSON access log, /metrics (documented too), request-size and URL-length guards."""
+    """JSON access log, /metrics (documented too), pool gauges."""
     from .apidoc import document_metrics
-    from .limits import init_limits
     from .observability import init_observability
 
     init_observability(app, config)
-    init_limits(app)
     document_metrics(app, api)
 
 
@@ -174,24 +172,45 @@ CORS_HEADERS = {
 
 def register_http_conventions(app: Flask) -> None:
     from .errors import register_error_handlers
-    from .http import refuse_unstorable_path_and_query
 
     register_error_handlers(app)
 
-    @app.before_request
-    def answer_preflight():
-        # Preflight never needs a token and must work on every path.
-        if request.method == "OPTIONS":
-            return app.json.response({})
 
-    app.before_request(refuse_unstorable_path_and_query)
+def answer_preflight():
+    # Preflight never needs a token and must work on every path.
+    if request.method == "OPTIONS":
+        return current_app.json.response({})
+    return None
+
+
+def add_cors_headers(response):
+    origin = request.headers.get("Origin")
+    response.headers["Access-Control-Allow-Origin"] = origin or "*"
+    if origin:
+        response.headers.add("Vary", "Origin")
+    if request.method == "OPTIONS":
+        response.headers.update(CORS_HEADERS)
+    return response
+
+
+def register_request_hooks(app: Flask) -> None:
+    """One before_request and one after_request function, each running its steps in order:
+    Flask checks every registered hook for a coroutine function on every request."""
+    from .http import refuse_unstorable_path_and_query
+    from .limits import refuse_oversized_request
+    from .observability import finish_request, start_request
+
+    @app.before_request
+    def before_request():
+        # The request id first, so every answer carries one; size guards before anything
+        # reads the body; preflight before any check that could refuse it.
+        start_request()
+        for step in (refuse_oversized_request, answer_preflight, refuse_unstorable_path_and_query):
+            response = step()
+            if response is not None:
+                return response
+        return None
 
     @app.after_request
-    def add_cors_headers(response):
-        origin = request.headers.get("Origin")
-        response.headers["Access-Control-Allow-Origin"] = origin or "*"
-        if origin:
-            response.headers.add("Vary", "Origin")
-        if request.method == "OPTIONS":
-            response.headers.update(CORS_HEADERS)
-        return response
+    def after_request(response):
+        return finish_request(add_cors_headers(response))

@@ -10,7 +10,7 @@ at the cap, so chunked bodies are read here first and refused with 413 if anythi
 """
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from .errors import error_response
@@ -42,10 +42,5 @@ def refuse_oversized_request():
     if cap is None:
         return None
     body = request.get_data(cache=True)  # cached for the parsers; at most `cap` bytes
-    if len(body) >= cap and request.environ["wsgi.input"].read(1):
+    if len(body) >= cap and environ["wsgi.input"].read(1):
         raise RequestEntityTooLarge()
-
-
-def init_limits(app: Flask) -> None:
-    """Registered right after the request id hook, before preflight or routing-dependent work."""
-    app.before_request(refuse_oversized_request)
