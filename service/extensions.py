@@ -23,8 +23,8 @@ class Session(FlaskSession):
 
     The engines' connections default to autocommit, for reads outside the session
     (service/database.py); the session works on each engine's READ COMMITTED variant
-    (`Engine.execution_options`, the same pool). Anything else (the tests' outer-transaction
-    connection) is used as it is."""
+    (`Engine.execution_options`, the same pool), as create_app maps them; the tests map their
+    stand-in for the engine to their outer-transaction connection (tests/conftest.py)."""
 
     def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
         found = super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)

@@ -2,6 +2,7 @@
 Per test: everything runs inside one outer transaction that is rolled back."""
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import os
 import sys
@@ -116,23 +117,55 @@ def app(database_url, jwks_path):
     return application
 
 
+class OuterTransaction:
+    """Stands in for an app's engine (db.engines[None]) while a test runs in one outer
+    transaction: `connect()` lends the test's connection in a savepoint, as Engine.connect
+    lends a pooled one, so reads run the code they run in production; the request's session
+    works on the connection itself (Session.get_bind, service/extensions.py) and joins its
+    transaction with savepoints (join_transaction_mode)."""
+
+    def __init__(self, connection):
+        self.connection = connection
+
+    @contextlib.contextmanager
+    def connect(self):
+        with self.connection.begin_nested():
+            yield self.connection
+
+
+@contextlib.contextmanager
+def engine_replaced_by(app, connection):
+    """Within app's context: its engine stands aside for `connection` (OuterTransaction)."""
+    from service.extensions import TRANSACTIONAL_ENGINES
+
+    with app.app_context():
+        engines = db.engines
+        engine = engines[None]
+        stand_in = OuterTransaction(connection)
+        engines[None] = stand_in
+        session_binds = app.extensions[TRANSACTIONAL_ENGINES]
+        session_binds[stand_in] = connection
+        try:
+            yield
+        finally:
+            db.session.remove()
+            engines[None] = engine
+            del session_binds[stand_in]
+
+
 @pytest.fixture()
 def db_conn(app):
     """One connection in an outer transaction; the app's session joins it via savepoints."""
     with app.app_context():
-        engines = db.engines
-        engine = engines[None]
         # A transaction, where the engine's connections default to autocommit.
-        conn = engine.connect().execution_options(isolation_level="READ COMMITTED")
-        outer = conn.begin()
-        engines[None] = conn
-        try:
+        conn = db.engine.connect().execution_options(isolation_level="READ COMMITTED")
+    outer = conn.begin()
+    try:
+        with engine_replaced_by(app, conn):
             yield conn
-        finally:
-            db.session.remove()
-            engines[None] = engine
-            outer.rollback()
-            conn.close()
+    finally:
+        outer.rollback()
+        conn.close()
 
 
 @pytest.fixture()

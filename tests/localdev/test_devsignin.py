@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from jose import jwt
 
-from conftest import ROOT, FreshContextClient, make_config
+from conftest import ROOT, FreshContextClient, engine_replaced_by, make_config
 from service import create_app
 from service.config import Config, ConfigError
 from service.devsignin import DEV_AUDIENCE, DEV_ISSUER, dev_token, ensure_key
@@ -41,17 +41,8 @@ def dev_app(database_url, jwks_path, dev_dir):
 @pytest.fixture()
 def dev_client(dev_app, app, db_conn):
     # db_conn swaps the session app's engine for its connection; the dev app needs the same.
-    from service.extensions import db
-
-    with dev_app.app_context():
-        engines = db.engines
-        engine = engines[None]
-        engines[None] = db_conn
-        try:
-            yield dev_app.test_client()
-        finally:
-            db.session.remove()
-            engines[None] = engine
+    with engine_replaced_by(dev_app, db_conn):
+        yield dev_app.test_client()
 
 
 def env(**values):
