@@ -23,6 +23,9 @@ on a transactional engine: psycopg2 resets the server's default isolation (`SET
 default_transaction_isolation TO DEFAULT`) before the BEGIN when a connection leaves
 autocommit after an earlier transaction.
 
+`read_scalar` is `read` for a SELECT of one row and one column (a count, an EXISTS): its
+value, taken while the read holds its connection, without buffering a result first.
+
 `read_rows` and `read_row` are `read` for statements that select exactly the columns of a
 response schema, each already the value that schema dumps (text, numbers, booleans, naive
 timestamps, dates, arrays of text; uuids cast to text): the rows come back as `SchemaRows` /
@@ -106,6 +109,10 @@ def _schema_rows(result: Result) -> SchemaRows:
 def _schema_row(result: Result) -> SchemaRow | None:
     row = result.first()
     return None if row is None else SchemaRow(zip(result.keys(), row))
+
+
+def read_scalar(statement, params: dict | None = None, *, reader: bool = False):
+    return _read(statement, params, reader, Result.scalar_one)
 
 
 def read_rows(statement, params: dict | None = None, *, reader: bool = False) -> SchemaRows:

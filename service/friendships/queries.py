@@ -6,7 +6,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from ..database import read, read_rows, write
+from ..database import read, read_rows, read_scalar, write
 from ..extensions import db
 from ..search.queries import escape_like
 from ..timeutil import utcnow
@@ -36,7 +36,7 @@ def are_friends(user_a: str, user_b: str) -> bool:
             ),
         )
     )
-    return read(stmt).scalar_one()
+    return read_scalar(stmt)
 
 
 # --- Rows between two users -------------------------------------------------------------
@@ -190,7 +190,7 @@ def list_friends(user_id: str, caller_id: str, limit: int, offset: int) -> list:
 
 
 def count_friends(user_id: str) -> int:
-    return read(_COUNT_FRIENDS, {"user_id": user_id}, reader=True).scalar_one()
+    return read_scalar(_COUNT_FRIENDS, {"user_id": user_id}, reader=True)
 
 
 def _mutual_ids(caller_id, user_id):
@@ -214,7 +214,7 @@ def list_mutual_friends(caller_id: str, user_id: str, limit: int, offset: int) -
 
 
 def count_mutual_friends(caller_id: str, user_id: str) -> int:
-    return read(_COUNT_MUTUAL, {"user_id": user_id, "caller_id": caller_id}, reader=True).scalar_one()
+    return read_scalar(_COUNT_MUTUAL, {"user_id": user_id, "caller_id": caller_id}, reader=True)
 
 
 def list_all_friends(user_id: str, limit: int, offset: int) -> list:

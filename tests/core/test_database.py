@@ -7,7 +7,7 @@ from sqlalchemy import event, text
 
 from service import create_app
 from service.config import Config
-from service.database import read, write
+from service.database import read, read_scalar, write
 from service.extensions import db
 from tokens import CLIENT_ID, POOL_ID, REGION
 
@@ -87,12 +87,14 @@ def test_without_a_reader_every_read_sees_the_tests_writes(app, db_conn):
         db_conn.execute(text("CREATE TEMP TABLE before_probe (x int)"))
         db_conn.execute(text("INSERT INTO before_probe VALUES (3)"))
         assert read(text("SELECT x FROM before_probe")).scalar_one() == 3
+        assert read_scalar(text("SELECT x FROM before_probe")) == 3
         assert not db.session.registry.has()
         write(text("CREATE TEMP TABLE routing_probe (x int)"))
         write(text("INSERT INTO routing_probe VALUES (7)"))
         assert db_conn.execute(text("SELECT x FROM routing_probe")).scalar_one() == 7
         assert read(text("SELECT x FROM routing_probe"), reader=True).scalar_one() == 7
         assert read(text("SELECT x FROM routing_probe")).scalar_one() == 7
+        assert read_scalar(text("SELECT x FROM routing_probe"), reader=True) == 7
 
 
 def test_a_connection_is_pinged_only_after_idling(app, database_url, jwks_path, monkeypatch):
