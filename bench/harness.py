@@ -374,27 +374,23 @@ class SqlFloor:
         self.captured.append((statement, parameters, executemany))
 
     def capture(self, endpoint: str, user: dict, rng: random.Random) -> list:
-        from service.extensions import db
+        from outer_transaction import engine_replaced_by
 
         method, path, auth, body = request_for(endpoint, user, self.data, rng)
         headers = {"Authorization": f"Bearer {user['token']}"} if auth else {}
-        with self.app.app_context():
-            engines = db.engines
-            # A transaction (the engine's connections default to autocommit): nothing commits.
-            conn = self.engine.connect().execution_options(isolation_level="READ COMMITTED")
-            outer = conn.begin()
-            engines[None] = conn
-            self.captured = []
-            try:
+        # A transaction (the engine's connections default to autocommit): nothing commits.
+        conn = self.engine.connect().execution_options(isolation_level="READ COMMITTED")
+        outer = conn.begin()
+        self.captured = []
+        try:
+            with engine_replaced_by(self.app, conn):
                 resp = self.app.test_client().open(path, method=method, headers=headers, json=body)
-                if resp.status_code >= 400:
-                    raise RuntimeError(f"{endpoint}: {method} {path} answered {resp.status_code}")
-                return list(self.captured)
-            finally:
-                db.session.remove()
-                engines[None] = self.engine
-                outer.rollback()
-                conn.close()
+            if resp.status_code >= 400:
+                raise RuntimeError(f"{endpoint}: {method} {path} answered {resp.status_code}")
+            return list(self.captured)
+        finally:
+            outer.rollback()
+            conn.close()
 
     def time_request(self, captured: list) -> list[float]:
         """Median seconds of each statement, replaying the request's statements in order in

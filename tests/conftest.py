@@ -2,7 +2,6 @@
 Per test: everything runs inside one outer transaction that is rolled back."""
 from __future__ import annotations
 
-import contextlib
 import contextvars
 import os
 import sys
@@ -16,6 +15,7 @@ sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from pg import PostgresServer  # noqa: E402
+from outer_transaction import engine_replaced_by  # noqa: E402
 from tokens import CLIENT_ID, POOL_ID, REGION, TestKey, claims_for, sign, write_jwks  # noqa: E402
 
 from service import create_app  # noqa: E402
@@ -115,42 +115,6 @@ def app(database_url, jwks_path):
     application.test_client_class = FreshContextClient
     migrate_to_head(application)
     return application
-
-
-class OuterTransaction:
-    """Stands in for an app's engine (db.engines[None]) while a test runs in one outer
-    transaction: `connect()` lends the test's connection in a savepoint, as Engine.connect
-    lends a pooled one, so reads run the code they run in production; the request's session
-    works on the connection itself (Session.get_bind, service/extensions.py) and joins its
-    transaction with savepoints (join_transaction_mode)."""
-
-    def __init__(self, connection):
-        self.connection = connection
-
-    @contextlib.contextmanager
-    def connect(self):
-        with self.connection.begin_nested():
-            yield self.connection
-
-
-@contextlib.contextmanager
-def engine_replaced_by(app, connection):
-    """Within app's context: its engine stands aside for `connection` (OuterTransaction)."""
-    from service.extensions import TRANSACTIONAL_ENGINES
-
-    with app.app_context():
-        engines = db.engines
-        engine = engines[None]
-        stand_in = OuterTransaction(connection)
-        engines[None] = stand_in
-        session_binds = app.extensions[TRANSACTIONAL_ENGINES]
-        session_binds[stand_in] = connection
-        try:
-            yield
-        finally:
-            db.session.remove()
-            engines[None] = engine
-            del session_binds[stand_in]
 
 
 @pytest.fixture()

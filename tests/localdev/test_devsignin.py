@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from jose import jwt
 
-from conftest import ROOT, FreshContextClient, engine_replaced_by, make_config
+from conftest import ROOT, FreshContextClient, make_config
+from outer_transaction import engine_replaced_by
 from service import create_app
 from service.config import Config, ConfigError
 from service.devsignin import DEV_AUDIENCE, DEV_ISSUER, dev_token, ensure_key
