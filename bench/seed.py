@@ -392,6 +392,13 @@ def seed_database(conn, params: SeedParams, *, replace_data: bool = False, quiet
             t0 = time.monotonic()
             trigrams = main.one("SELECT pagenow_refresh_search_trigrams()")
             progress.note(f"        search trigram counts: {trigrams:,} trigrams in {time.monotonic() - t0:.1f}s")
+        # User search reads friends of friends with their fields from this table (migration
+        # 0012); its triggers were off while the shared tables loaded.
+        if main.one("SELECT to_regprocedure('pagenow_refresh_search_friends()') IS NOT NULL"):
+            t0 = time.monotonic()
+            rows = main.one("SELECT pagenow_refresh_search_friends()")
+            main.run("VACUUM (ANALYZE) user_search_friend")
+            progress.note(f"        search friends: {rows:,} rows in {time.monotonic() - t0:.1f}s")
         main.run("DROP TABLE IF EXISTS " + ", ".join(STAGING))
         main.run("DROP TABLE IF EXISTS _seed_rebuild")
         main.cur.execute(f'COMMENT ON DATABASE "{dbname}" IS %s', (p.signature(),))

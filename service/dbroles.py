@@ -31,6 +31,8 @@ TABLE_PRIVILEGES: dict[str, tuple[str, ...]] = {
     "share_notification_seen_table": ("SELECT", "INSERT", "UPDATE", "DELETE"),
     # Read by user search (pagenow_search_users); recounted by the deploy, as the owner.
     "user_search_trigram": ("SELECT",),
+    # Read by user search; written only by migration 0012's triggers, which run as the owner.
+    "user_search_friend": ("SELECT",),
     # This service's record of image objects a deleted account left (service/accounts).
     "profile_image_deletion": ("SELECT", "INSERT", "UPDATE", "DELETE"),
     # This service's Idempotency-Keys of share requests (migration 0010); the service also

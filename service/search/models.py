@@ -4,7 +4,7 @@ comparisons against a server without it, where the migration skips them. And the
 trigram counts that choose what a search asks those indexes for (migration 0006)."""
 from __future__ import annotations
 
-from sqlalchemy import CheckConstraint, Index, Integer, String, func, literal_column, text
+from sqlalchemy import Boolean, CheckConstraint, Index, Integer, String, func, literal_column, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -43,6 +43,21 @@ class SearchTrigram(db.Model):
     kind: Mapped[str] = mapped_column(String(5), primary_key=True)
     trigram: Mapped[str] = mapped_column(String(3), primary_key=True)
     users: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class SearchFriend(db.Model):
+    """Each accepted friendship in both directions, with the friend's lower-cased full name
+    and address and whether the address is public. Written only by the triggers and the
+    refresh function of migration 0012; read by pagenow_search_users, whose index-only scan
+    of the caller's friends' rows (the primary key includes the fields) lists the friends of
+    friends who match a term."""
+    __tablename__ = "user_search_friend"
+
+    user_id: Mapped[str] = mapped_column(String, primary_key=True)
+    friend_id: Mapped[str] = mapped_column(String, primary_key=True)
+    name: Mapped[str] = mapped_column(String, nullable=False)
+    email: Mapped[str] = mapped_column(String, nullable=False)
+    email_public: Mapped[bool] = mapped_column(Boolean, nullable=False)
 
 
 def include_object_for(connection):

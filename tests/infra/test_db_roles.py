@@ -123,6 +123,7 @@ FORBIDDEN = [
     "CREATE FUNCTION pagenow_intruder() RETURNS int LANGUAGE sql AS 'SELECT 1'",
     "DELETE FROM alembic_version",
     "UPDATE user_search_trigram SET users = 0",
+    "DELETE FROM user_search_friend",
     "ALTER FUNCTION pagenow_search_pattern(text, text) RENAME TO pagenow_intruder",
     "CREATE SCHEMA intruder",
 ]

@@ -1,14 +1,9 @@
-"""Migration 0011: the caller's largest neighbourhood group (one mutual friend, no relation)
-is searched by walking the users who start with the term, and read whole when the walk
-does not fill the page; either way the answers are the brute-force ranking's
-(test_search_as_typed's oracle). Its downgrade restores 0009's function."""
+"""A caller with a wide neighbourhood: hundreds of friends of friends through exactly one
+friend, a few dozen through two or more, some pending requests, and strangers. Broad, sparse,
+ends-with and contains terms, first pages and far ones: the answers are the brute-force
+ranking's (test_search_as_typed's oracle). The downgrades: test_search_friend_fields."""
 import random
 
-from sqlalchemy.engine import Connection
-from alembic.migration import MigrationContext
-from alembic.operations import Operations
-
-from revisions import load_revision
 from search.test_search_as_typed import _answers, _insert, _oracle
 
 FIRST = ["Jo", "John", "Joan", "Mary", "Mark", "Ann", "Sam", "Kim", "Zed", "Quinn"]
@@ -71,29 +66,3 @@ def test_the_one_mutual_friend_group_answers_as_the_ranking(sql):
             FROM f JOIN friendship_table x ON (x.user_id1 = f.id OR x.user_id2 = f.id) AND x.accepted_at IS NOT NULL
         ) e GROUP BY e.id HAVING count(*) = 1""").all()
     assert len(single) > 300
-
-
-def test_downgrade_restores_0009s_function(db_conn: Connection, sql):
-    revision = load_revision("0011_search_neighbourhood_once.py")
-    assert (revision.revision, revision.down_revision) == ("0011_search_neighbourhood_once",
-                                                           "0010_share_idempotency_keys")
-
-    def definition():
-        return sql("SELECT pg_get_functiondef('pagenow_search_users(text, varchar, varchar, bigint, bigint)'"
-                   "::regprocedure)").scalar()
-
-    def has_probe_index():
-        return sql("SELECT count(*) FROM pg_indexes WHERE indexname = 'ix_user_table_search_probe'").scalar() == 1
-
-    at_head = definition()
-    assert "v_single" in at_head and has_probe_index()
-    # The revision's own functions, run on the test's connection: the outer rollback undoes them.
-    with Operations.context(MigrationContext.configure(db_conn)):
-        revision.downgrade()
-        downgraded = definition()
-        assert "v_group_size" in downgraded and "v_single" not in downgraded
-        assert not has_probe_index()
-        # and it answers (0009's function calls 0009's pagenow_search_ranked_all, still there)
-        assert sql("SELECT count(*) FROM pagenow_search_users('name', 'nobody', 'jo', 15, 0)").scalar() == 0
-        revision.upgrade()
-    assert definition() == at_head and has_probe_index()

@@ -1,0 +1,104 @@
+"""Migration 0012: user_search_friend holds each accepted friendship in both directions with
+the friend's search fields, kept by triggers on friendship_table and user_table equal to what
+pagenow_refresh_search_friends() writes, whoever writes those tables; search answers stay the
+brute-force ranking's (test_search_as_typed, test_search_neighbourhood). Its downgrade
+restores 0011's function and removes the table, and 0011's downgrade then restores 0009's."""
+from sqlalchemy.engine import Connection
+from alembic.migration import MigrationContext
+from alembic.operations import Operations
+
+from revisions import load_revision
+
+DERIVED = """
+    SELECT e.user_id, u.user_id AS friend_id, lower(u.first_name || ' ' || u.last_name) AS name,
+           lower(u.email) AS email, u.email_public
+    FROM (SELECT user_id1 AS user_id, user_id2 AS friend_id FROM friendship_table WHERE accepted_at IS NOT NULL
+          UNION ALL
+          SELECT user_id2, user_id1 FROM friendship_table WHERE accepted_at IS NOT NULL) e
+    JOIN user_table u ON u.user_id = e.friend_id"""
+STORED = "SELECT user_id, friend_id, name, email, email_public FROM user_search_friend"
+
+
+def _stored(sql) -> set:
+    return {tuple(r) for r in sql(STORED)}
+
+
+def _check(sql) -> set:
+    rows = _stored(sql)
+    assert rows == {tuple(r) for r in sql(DERIVED)}
+    return rows
+
+
+def test_triggers_keep_the_table_equal_to_the_refresh(sql):
+    for uid, first, last in (("a", "Ann", "Lee"), ("b", "Bob", "Stone"), ("c", "Cy", "Marsh"), ("d", "Di", "Ono")):
+        sql("INSERT INTO user_table (user_id, email, first_name, last_name) VALUES (:u, :e, :f, :l)",
+            u=uid, e=f"{first}.{last}@Mail.Example", f=first, l=last)
+    sql("INSERT INTO friendship_table (user_id1, user_id2, accepted_at) VALUES "
+        "('a', 'b', now()), ('a', 'c', NULL), ('d', 'c', now())")
+    assert _check(sql) == {("a", "b", "bob stone", "bob.stone@mail.example", False),
+                           ("b", "a", "ann lee", "ann.lee@mail.example", False),
+                           ("c", "d", "di ono", "di.ono@mail.example", False),
+                           ("d", "c", "cy marsh", "cy.marsh@mail.example", False)}
+    # a request accepted, then the friend's fields changed: every row naming them follows
+    sql("UPDATE friendship_table SET accepted_at = now() WHERE user_id1 = 'a' AND user_id2 = 'c'")
+    assert ("a", "c", "cy marsh", "cy.marsh@mail.example", False) in _check(sql)
+    sql("UPDATE user_table SET first_name = 'Cyrus', email = 'Cyrus@Mail.Example', email_public = true "
+        "WHERE user_id = 'c'")
+    rows = _check(sql)
+    assert {r for r in rows if r[1] == "c"} == {("a", "c", "cyrus marsh", "cyrus@mail.example", True),
+                                                ("d", "c", "cyrus marsh", "cyrus@mail.example", True)}
+    # a change of other columns leaves the rows as they are (the trigger's WHEN skips it)
+    sql("UPDATE user_table SET description = 'hi', first_name = first_name WHERE user_id = 'c'")
+    assert _check(sql) == rows
+    # unfriending, and an account deleted as the service deletes it (friendships first)
+    sql("DELETE FROM friendship_table WHERE user_id1 = 'a' AND user_id2 = 'b'")
+    assert not any("b" in r[:2] for r in _check(sql))
+    sql("DELETE FROM friendship_table WHERE user_id1 = 'd' OR user_id2 = 'd'")
+    sql("DELETE FROM user_table WHERE user_id = 'd'")
+    rows = _check(sql)
+    assert rows == {("a", "c", "cyrus marsh", "cyrus@mail.example", True),
+                    ("c", "a", "ann lee", "ann.lee@mail.example", False)}
+    # the refresh writes the same rows; a TRUNCATE of friendship_table empties the table
+    assert sql("SELECT pagenow_refresh_search_friends()").scalar() == 2
+    assert _stored(sql) == rows
+    sql("TRUNCATE friendship_table")
+    assert _stored(sql) == set()
+
+
+def test_downgrades_restore_0011s_then_0009s_function(db_conn: Connection, sql):
+    revisions = [load_revision(name) for name in ("0011_search_neighbourhood_once.py", "0012_search_friend_fields.py")]
+    assert (revisions[1].revision, revisions[1].down_revision) == ("0012_search_friend_fields",
+                                                                   "0011_search_neighbourhood_once")
+    assert (revisions[0].revision, revisions[0].down_revision) == ("0011_search_neighbourhood_once",
+                                                                   "0010_share_idempotency_keys")
+
+    def definition():
+        return sql("SELECT pg_get_functiondef('pagenow_search_users(text, varchar, varchar, bigint, bigint)'"
+                   "::regprocedure)").scalar()
+
+    def objects():
+        return (sql("SELECT to_regclass('user_search_friend') IS NOT NULL").scalar(),
+                sql("SELECT count(*) FROM pg_indexes WHERE indexname = 'ix_user_table_search_probe'").scalar() == 1,
+                sql("SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'search_friends%'").scalar())
+
+    sql("INSERT INTO user_table (user_id, email, first_name, last_name) VALUES "
+        "('x', 'x@example.com', 'Xia', 'Lu'), ('y', 'y@example.com', 'Yan', 'Lu')")
+    sql("INSERT INTO friendship_table (user_id1, user_id2, accepted_at) VALUES ('x', 'y', now())")
+    at_head = definition()
+    assert "user_search_friend" in at_head and objects() == (True, True, 3)
+    # The revisions' own functions, run on the test's connection: the outer rollback undoes them.
+    with Operations.context(MigrationContext.configure(db_conn)):
+        revisions[1].downgrade()
+        assert "v_single" in definition() and objects() == (False, True, 0)
+        # no trigger is left behind: friendship writes still work
+        sql("UPDATE friendship_table SET accepted_at = NULL WHERE user_id1 = 'x'")
+        revisions[0].downgrade()
+        assert "v_group_size" in definition() and objects() == (False, False, 0)
+        # and it answers (0009's function calls 0009's pagenow_search_ranked_all, still there)
+        assert sql("SELECT count(*) FROM pagenow_search_users('name', 'nobody', 'jo', 15, 0)").scalar() == 0
+        revisions[0].upgrade()
+        sql("UPDATE friendship_table SET accepted_at = now() WHERE user_id1 = 'x'")
+        revisions[1].upgrade()
+    assert definition() == at_head and objects() == (True, True, 3)
+    # the upgrade filled the table from the friendships that exist
+    assert _check(sql) == {("x", "y", "yan lu", "y@example.com", False), ("y", "x", "xia lu", "x@example.com", False)}
