@@ -3,11 +3,14 @@ the friend's search fields, kept by triggers on friendship_table and user_table 
 pagenow_refresh_search_friends() writes, whoever writes those tables; search answers stay the
 brute-force ranking's (test_search_as_typed, test_search_neighbourhood). Its downgrade
 restores 0011's function and removes the table, and 0011's downgrade then restores 0009's."""
+import random
+
 from sqlalchemy.engine import Connection
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
 
 from revisions import load_revision
+from search.test_search_as_typed import _answers, _insert, _oracle
 
 DERIVED = """
     SELECT e.user_id, u.user_id AS friend_id, lower(u.first_name || ' ' || u.last_name) AS name,
@@ -102,3 +105,30 @@ def test_downgrades_restore_0011s_then_0009s_function(db_conn: Connection, sql):
     assert definition() == at_head and objects() == (True, True, 3)
     # the upgrade filled the table from the friendships that exist
     assert _check(sql) == {("x", "y", "yan lu", "y@example.com", False), ("y", "x", "xia lu", "x@example.com", False)}
+
+
+def test_a_page_of_relations_only_answers_as_the_ranking(sql):
+    # 24 friends and 3 pending requests whose names all contain "an", friends among
+    # themselves at random (mutual counts 0 to several), and friends of friends and strangers
+    # who match too: the first page holds relations only (their mutual counts are counted
+    # for them alone), later pages reach the friends of friends and the strangers.
+    rng = random.Random(5)
+    people = [("c0", "Zed", "Caller", "c0@mail.example", False)]
+    people += [(f"r{i}", rng.choice(["Ann", "Dan", "Stan"]), f"Anders{i % 4}", f"r{i}@mail.example", True)
+               for i in range(27)]
+    people += [(f"f{i}", rng.choice(["Hana", "Jan", "Bo"]), "Kwan", f"f{i}@mail.example", i % 2 == 0)
+               for i in range(60)]
+    pairs = [("c0", f"r{i}", True) for i in range(24)] + [(f"r{i}", "c0", False) for i in range(24, 27)]
+    seen = set()
+    for _ in range(120):
+        a, b = rng.sample([f"r{i}" for i in range(27)] + [f"f{i}" for i in range(60)], 2)
+        if frozenset((a, b)) not in seen:
+            seen.add(frozenset((a, b)))
+            pairs.append((a, b, rng.random() < 0.85))
+    _insert(sql, people, pairs)
+    sql("DELETE FROM user_search_trigram")  # every term counts as broad
+    for kind, term in (("name", "an"), ("name", "AN"), ("name", "anders1"), ("name", "n"), ("email", "r1"),
+                       ("email", "mail.example")):
+        for limit, offset in ((15, 0), (10, 10), (15, 15), (15, 30)):
+            assert _answers(kind, "c0", term, limit, offset) == _oracle(people, pairs, kind, "c0", term, limit, offset), \
+                (kind, term, limit, offset)

@@ -121,6 +121,11 @@ DECLARE
     v_public text := '';
     v_bound integer;
     v_estimate double precision;
+    -- the caller's accepted friends; the relations who match, with state and field
+    v_friends varchar[];
+    v_rel_ids varchar[];
+    v_rel_state integer[];
+    v_rel_field text[];
     -- the neighbours that match, in answer order
     v_hit_ids varchar[] := '{}';
     v_hit_state integer[] := '{}';
@@ -216,30 +221,20 @@ BEGIN
     END IF;
 
     -- The neighbours that match: the caller's relations (any state) and the friends of the
-    -- caller's accepted friends, with mutual counts. user_search_friend holds each accepted
-    -- friendship in both directions with the friend's search fields, so the friends of
-    -- friends are read from its primary key alone and only those who match are counted: the
-    -- work is one index range per accepted friend, whatever the term. Everyone here ranks
-    -- before every stranger (state 0, no mutual friend).
+    -- caller's accepted friends, with mutual counts. Everyone here ranks before every
+    -- stranger (state 0, no mutual friend), and relations before the others.
+    -- First the relations who match, with their fields, and the accepted friends.
     WITH caller_rel AS MATERIALIZED (
         SELECT f.user_id2 AS other_id, f.accepted_at IS NOT NULL AS accepted
         FROM friendship_table f WHERE f.user_id1 = p_caller_id
         UNION ALL
         SELECT f.user_id1, f.accepted_at IS NOT NULL
         FROM friendship_table f WHERE f.user_id2 = p_caller_id
-    ), fof AS (
-        -- grouped on the "C" collation: byte comparisons (the answer's order is set below);
-        -- every row of a friend of a friend carries the same field
-        SELECT e.friend_id COLLATE "C" AS id, min(e.field COLLATE "C") AS field, count(*)::integer AS mutual
-        FROM caller_rel r
-        JOIN LATERAL (
-            SELECT s.friend_id, CASE WHEN p_kind = 'email' THEN s.email ELSE s.name END AS field,
-                   s.email_public
-            FROM user_search_friend s WHERE s.user_id = r.other_id
-        ) e ON strpos(e.field, v_term) > 0 AND (p_kind = 'name' OR e.email_public OR e.field = v_term)
-        WHERE r.accepted AND e.friend_id <> p_caller_id
-        GROUP BY 1
-    ), related AS (
+    )
+    SELECT (SELECT coalesce(array_agg(r.other_id), '{}') FROM caller_rel r WHERE r.accepted),
+           coalesce(array_agg(m.id), '{}'), coalesce(array_agg(m.state), '{}'), coalesce(array_agg(m.field), '{}')
+    INTO v_friends, v_rel_ids, v_rel_state, v_rel_field
+    FROM (
         SELECT r.other_id AS id, CASE WHEN r.accepted THEN 2 ELSE 1 END AS state, f.field
         FROM caller_rel r
         JOIN user_table u ON u.user_id = r.other_id
@@ -250,20 +245,59 @@ BEGIN
         WHERE r.other_id <> p_caller_id
           AND strpos(f.field, v_term) > 0
           AND (p_kind = 'name' OR u.email_public OR f.field = v_term)
-    ), near AS (
-        -- match_score: 3 starts with the term, 2 ends with it, 1 contains it
-        SELECT coalesce(r.id, f.id COLLATE "default") AS id, coalesce(r.state, 0) AS state,
-               coalesce(f.mutual, 0) AS mutual,
-               CASE WHEN strpos(coalesce(r.field, f.field), v_term) = 1 THEN 3
-                    WHEN right(coalesce(r.field, f.field), v_length) = v_term THEN 2
-                    ELSE 1 END AS score
-        FROM related r FULL JOIN fof f ON f.id = (r.id COLLATE "C")
-    )
-    SELECT coalesce(array_agg(h.id ORDER BY h.state DESC, h.mutual DESC, h.score DESC, h.id DESC), '{}'),
-           coalesce(array_agg(h.state ORDER BY h.state DESC, h.mutual DESC, h.score DESC, h.id DESC), '{}'),
-           coalesce(array_agg(h.mutual ORDER BY h.state DESC, h.mutual DESC, h.score DESC, h.id DESC), '{}')
-    INTO v_hit_ids, v_hit_state, v_hit_mutual
-    FROM (SELECT * FROM near n ORDER BY n.state DESC, n.mutual DESC, n.score DESC, n.id DESC LIMIT v_need) h;
+    ) m;
+
+    IF cardinality(v_rel_ids) >= v_need THEN
+        -- The page holds relations only (a broad term, a first page): the mutual counts of
+        -- those alone, each from its own rows of user_search_friend, looked up in the
+        -- accepted friends. EXECUTE plans it for the values: the friends become a constant
+        -- array, hashed, and compared as a filter ("C": byte equality, as the default
+        -- collation's; the primary key's index is not used to probe each friend).
+        EXECUTE
+            'SELECT coalesce(array_agg(h.id ORDER BY h.state DESC, h.mutual DESC, h.score DESC, h.id DESC), ''{}''),'
+            '       coalesce(array_agg(h.state ORDER BY h.state DESC, h.mutual DESC, h.score DESC, h.id DESC), ''{}''),'
+            '       coalesce(array_agg(h.mutual ORDER BY h.state DESC, h.mutual DESC, h.score DESC, h.id DESC), ''{}'')'
+            ' FROM (SELECT r.id, r.state, c.mutual,'
+            '              CASE WHEN strpos(r.field, $5) = 1 THEN 3 WHEN right(r.field, $6) = $5 THEN 2 ELSE 1 END AS score'
+            '       FROM unnest($1, $2, $3) AS r(id, state, field)'
+            '       CROSS JOIN LATERAL (SELECT count(*)::integer AS mutual FROM user_search_friend s'
+            '                           WHERE s.user_id = r.id AND (s.friend_id COLLATE "C") = ANY ($4)) c'
+            '       ORDER BY 2 DESC, 3 DESC, 4 DESC, 1 DESC LIMIT $7) h'
+        INTO v_hit_ids, v_hit_state, v_hit_mutual
+        USING v_rel_ids, v_rel_state, v_rel_field, v_friends, v_term, v_length, v_need;
+    ELSE
+        -- user_search_friend holds each accepted friendship in both directions with the
+        -- friend's search fields, so the friends of friends are read from its primary key
+        -- alone and only those who match are counted: one index range per accepted friend,
+        -- whatever the term.
+        WITH fof AS (
+            -- grouped on the "C" collation: byte comparisons (the answer's order is set
+            -- below); every row of a friend of a friend carries the same field
+            SELECT e.friend_id COLLATE "C" AS id, min(e.field COLLATE "C") AS field, count(*)::integer AS mutual
+            FROM unnest(v_friends) AS r(id)
+            JOIN LATERAL (
+                SELECT s.friend_id, CASE WHEN p_kind = 'email' THEN s.email ELSE s.name END AS field,
+                       s.email_public
+                FROM user_search_friend s WHERE s.user_id = r.id
+            ) e ON strpos(e.field, v_term) > 0 AND (p_kind = 'name' OR e.email_public OR e.field = v_term)
+            WHERE e.friend_id <> p_caller_id
+            GROUP BY 1
+        ), near AS (
+            -- match_score: 3 starts with the term, 2 ends with it, 1 contains it
+            SELECT coalesce(r.id, f.id COLLATE "default") AS id, coalesce(r.state, 0) AS state,
+                   coalesce(f.mutual, 0) AS mutual,
+                   CASE WHEN strpos(coalesce(r.field, f.field), v_term) = 1 THEN 3
+                        WHEN right(coalesce(r.field, f.field), v_length) = v_term THEN 2
+                        ELSE 1 END AS score
+            FROM unnest(v_rel_ids, v_rel_state, v_rel_field) AS r(id, state, field)
+            FULL JOIN fof f ON f.id = (r.id COLLATE "C")
+        )
+        SELECT coalesce(array_agg(h.id ORDER BY h.state DESC, h.mutual DESC, h.score DESC, h.id DESC), '{}'),
+               coalesce(array_agg(h.state ORDER BY h.state DESC, h.mutual DESC, h.score DESC, h.id DESC), '{}'),
+               coalesce(array_agg(h.mutual ORDER BY h.state DESC, h.mutual DESC, h.score DESC, h.id DESC), '{}')
+        INTO v_hit_ids, v_hit_state, v_hit_mutual
+        FROM (SELECT * FROM near n ORDER BY n.state DESC, n.mutual DESC, n.score DESC, n.id DESC LIMIT v_need) h;
+    END IF;
 
     -- Strangers, when the neighbours do not fill the page: starts with, then ends with, then
     -- contains, each in user_id DESC order and only as many as the page still needs. Those
