@@ -48,14 +48,25 @@ BEGIN
         WHERE (s.user_id = OLD.user_id1 AND s.friend_id = OLD.user_id2)
            OR (s.user_id = OLD.user_id2 AND s.friend_id = OLD.user_id1);
     END IF;
-    IF TG_OP <> 'DELETE' AND NEW.accepted_at IS NOT NULL THEN
-        -- FOR SHARE: a concurrent change of either user's fields waits for this transaction,
-        -- and then its own trigger sees this friendship; or this waits for it and reads the
-        -- new fields.
+    IF TG_OP = 'INSERT' AND NEW.accepted_at IS NOT NULL THEN
+        -- A friendship written as accepted (the siblings' utilities do): FOR SHARE makes a
+        -- concurrent change of either user's fields wait for this transaction (its trigger
+        -- then sees the new rows), or this one wait for it (and read the new fields). The
+        -- insert's foreign key check already locks these user rows, so no new lock order.
         INSERT INTO user_search_friend (user_id, friend_id, name, email, email_public)
         SELECT e.user_id, u.user_id, lower(u.first_name || ' ' || u.last_name), lower(u.email), u.email_public
         FROM (VALUES (NEW.user_id1, NEW.user_id2), (NEW.user_id2, NEW.user_id1)) AS e(user_id, friend_id)
         JOIN LATERAL (SELECT * FROM user_table t WHERE t.user_id = e.friend_id FOR SHARE) u ON true
+        ON CONFLICT DO NOTHING;
+    ELSIF TG_OP = 'UPDATE' AND NEW.accepted_at IS NOT NULL THEN
+        -- An accepted request: a concurrent change of either user's fields locks this
+        -- friendship row first (pagenow_search_friends_on_user), so one of the two waits
+        -- for the other. No user row is locked here: account deletion locks the user, then
+        -- the friendships, and the opposite order would deadlock with it.
+        INSERT INTO user_search_friend (user_id, friend_id, name, email, email_public)
+        SELECT e.user_id, u.user_id, lower(u.first_name || ' ' || u.last_name), lower(u.email), u.email_public
+        FROM (VALUES (NEW.user_id1, NEW.user_id2), (NEW.user_id2, NEW.user_id1)) AS e(user_id, friend_id)
+        JOIN user_table u ON u.user_id = e.friend_id
         ON CONFLICT DO NOTHING;
     END IF;
     RETURN NULL;
@@ -69,7 +80,9 @@ CREATE FUNCTION pagenow_search_friends_on_truncate() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public
 AS $fn$
 BEGIN
-    TRUNCATE user_search_friend;
+    -- DELETE, not TRUNCATE: one TRUNCATE statement may empty both tables, and a table cannot
+    -- be truncated again while that statement uses it.
+    DELETE FROM user_search_friend;
     RETURN NULL;
 END
 $fn$;
@@ -81,6 +94,11 @@ CREATE FUNCTION pagenow_search_friends_on_user() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public
 AS $fn$
 BEGIN
+    -- Every friendship naming the user, pending ones too, locked first: a request being
+    -- accepted meanwhile either has written its rows (they are updated below) or waits
+    -- for this transaction and reads the new fields.
+    PERFORM 1 FROM friendship_table f WHERE f.user_id1 = NEW.user_id FOR SHARE;
+    PERFORM 1 FROM friendship_table f WHERE f.user_id2 = NEW.user_id FOR SHARE;
     -- The user's rows as a friend: one per accepted friend, found through the primary key.
     UPDATE user_search_friend s
     SET name = lower(NEW.first_name || ' ' || NEW.last_name), email = lower(NEW.email),
