@@ -48,21 +48,19 @@ BEGIN
         WHERE (s.user_id = OLD.user_id1 AND s.friend_id = OLD.user_id2)
            OR (s.user_id = OLD.user_id2 AND s.friend_id = OLD.user_id1);
     END IF;
-    IF TG_OP = 'INSERT' AND NEW.accepted_at IS NOT NULL THEN
-        -- A friendship written as accepted (the siblings' utilities do): FOR SHARE makes a
-        -- concurrent change of either user's fields wait for this transaction (its trigger
-        -- then sees the new rows), or this one wait for it (and read the new fields). The
-        -- insert's foreign key check already locks these user rows, so no new lock order.
-        INSERT INTO user_search_friend (user_id, friend_id, name, email, email_public)
-        SELECT e.user_id, u.user_id, lower(u.first_name || ' ' || u.last_name), lower(u.email), u.email_public
-        FROM (VALUES (NEW.user_id1, NEW.user_id2), (NEW.user_id2, NEW.user_id1)) AS e(user_id, friend_id)
-        JOIN LATERAL (SELECT * FROM user_table t WHERE t.user_id = e.friend_id FOR SHARE) u ON true
-        ON CONFLICT DO NOTHING;
-    ELSIF TG_OP = 'UPDATE' AND NEW.accepted_at IS NOT NULL THEN
-        -- An accepted request: a concurrent change of either user's fields locks this
-        -- friendship row first (pagenow_search_friends_on_user), so one of the two waits
-        -- for the other. No user row is locked here: account deletion locks the user, then
-        -- the friendships, and the opposite order would deadlock with it.
+    IF TG_OP <> 'DELETE' AND NEW.accepted_at IS NOT NULL THEN
+        IF TG_OP = 'INSERT' THEN
+            -- A friendship written as accepted (the siblings' utilities do): FOR SHARE makes
+            -- a concurrent change of either user's fields wait for this transaction (its
+            -- trigger then sees the new rows), or this one wait for it (and read the new
+            -- fields below). The insert's foreign key check already locks these user rows,
+            -- so no new lock order.
+            PERFORM 1 FROM user_table t WHERE t.user_id IN (NEW.user_id1, NEW.user_id2) FOR SHARE;
+        END IF;
+        -- An accepted request locks no user row: a concurrent change of either user's fields
+        -- locks this friendship row first (pagenow_search_friends_on_user), so one of the two
+        -- waits for the other; account deletion locks the user, then the friendships, and
+        -- the opposite order would deadlock with it.
         INSERT INTO user_search_friend (user_id, friend_id, name, email, email_public)
         SELECT e.user_id, u.user_id, lower(u.first_name || ' ' || u.last_name), lower(u.email), u.email_public
         FROM (VALUES (NEW.user_id1, NEW.user_id2), (NEW.user_id2, NEW.user_id1)) AS e(user_id, friend_id)
