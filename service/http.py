@@ -202,37 +202,21 @@ _INT_RE = re.compile(r"^([+-]?)0*([0-9]+)$")
 # Larger values are read as this ceiling without converting their digits (Python refuses
 # more than 4300): a limit is clamped anyway and an offset is refused above MAX_OFFSET.
 _INT_CEILING = 10**15
-_INT_CEILING_DIGITS = len(str(_INT_CEILING))
-
-
-def query_int(value) -> int:
-    """A base-10, non-negative integer from the query string (no '1_0', '1.0', ' 1'), at
-    most _INT_CEILING; ValueError with the message a client sees otherwise."""
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise ValueError("Must be a base-10 integer.")
-    match = _INT_RE.match(value) if isinstance(value, str) else None
-    if isinstance(value, str) and match is None:
-        raise ValueError("Must be a base-10 integer.")
-    if match is not None and len(match.group(2)) > _INT_CEILING_DIGITS:
-        number = -_INT_CEILING if match.group(1) == "-" else _INT_CEILING
-    else:
-        number = int(value)
-    if number < 0:
-        raise ValueError("Must not be negative.")
-    return min(number, _INT_CEILING)
 
 
 class QueryInt(fields.Integer):
-    """query_int as a marshmallow field."""
+    """A base-10, non-negative integer from the query string (no '1_0', '1.0', ' 1'), at most
+    _INT_CEILING."""
 
     def _deserialize(self, value, attr, data, **kwargs):
-        try:
-            return query_int(value)
-        except ValueError as err:
-            raise ValidationError(str(err)) from None
-
-
-OFFSET_TOO_LARGE = f"Must be less than or equal to {MAX_OFFSET}."
+        match = _INT_RE.match(value) if isinstance(value, str) else None
+        if match is None:
+            raise ValidationError("Must be a base-10 integer.")
+        sign, digits = match.groups()
+        number = int(digits) if len(digits) <= len(str(_INT_CEILING)) else _INT_CEILING
+        if sign == "-" and number:
+            raise ValidationError("Must not be negative.")
+        return min(number, _INT_CEILING)
 
 
 def paging_schema(default_limit: int, max_limit: int) -> type[Schema]:
@@ -242,9 +226,6 @@ def paging_schema(default_limit: int, max_limit: int) -> type[Schema]:
         class Meta:
             unknown = EXCLUDE
 
-        DEFAULT_LIMIT = default_limit
-        MAX_LIMIT = max_limit
-
         limit = QueryInt(
             load_default=default_limit,
             metadata={"description": f"Page size (default {default_limit}, values above {max_limit} are clamped)",
@@ -252,7 +233,7 @@ def paging_schema(default_limit: int, max_limit: int) -> type[Schema]:
         )
         offset = QueryInt(
             load_default=0,
-            validate=validate.Range(max=MAX_OFFSET, error=OFFSET_TOO_LARGE),
+            validate=validate.Range(max=MAX_OFFSET, error=f"Must be less than or equal to {MAX_OFFSET}."),
             metadata={"description": f"Rows to skip (at most {MAX_OFFSET}, else 400)", "example": 0},
         )
 
@@ -263,46 +244,6 @@ def paging_schema(default_limit: int, max_limit: int) -> type[Schema]:
 
     PagingArgs.__name__ = f"Paging{default_limit}Max{max_limit}Args"
     return PagingArgs
-
-
-def parse_paging(args, default_limit: int, max_limit: int) -> dict:
-    """limit and offset from a query string's MultiDict, as a paging_schema loads them
-    (first value of each, others ignored), or flask-smorest's 400 with the same body."""
-    paging, errors = {}, {}
-    for name, default in (("limit", default_limit), ("offset", 0)):
-        value = args.get(name)
-        if value is None:
-            paging[name] = default
-            continue
-        try:
-            paging[name] = query_int(value)
-        except ValueError as err:
-            errors[name] = [str(err)]
-    if paging.get("offset", 0) > MAX_OFFSET:
-        errors["offset"] = [OFFSET_TOO_LARGE]
-    if errors:
-        flask_smorest.abort(400, messages={"query": errors})
-    paging["limit"] = min(paging["limit"], max_limit)
-    return paging
-
-
-def paged(schema: type[Schema]):
-    """A view decorator for a paged list whose only parameters are a paging_schema's limit
-    and offset: the schema documents them (flask-smorest's doc), parse_paging reads them
-    from request.args (a tenth of webargs' cost per request) and the view gets them as its
-    first argument, as with @blp.arguments."""
-    if set(schema().fields) != {"limit", "offset"}:
-        raise TypeError(f"{schema.__name__} has fields besides limit and offset: use @blp.arguments")
-    default_limit, max_limit = schema.DEFAULT_LIMIT, schema.MAX_LIMIT
-
-    def decorator(func):
-        @functools.wraps(func)
-        def wrapper(*args, **kwargs):
-            return func(*args, parse_paging(request.args, default_limit, max_limit), **kwargs)
-
-        return flask_smorest.Blueprint.doc(parameters=[{"in": "query", "schema": schema}])(wrapper)
-
-    return decorator
 
 
 def json_body():

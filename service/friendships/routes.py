@@ -8,7 +8,7 @@ from ..auth import auth_required, current_caller
 from ..errors import ApiError, Conflict, Forbidden, NotFound
 from ..extensions import db
 from ..apidoc import ALICE, BOB, USER_ID_PARAMETER, errors
-from ..http import TERM_MAX_LENGTH, Blueprint, CountSchema, SuccessSchema, check_term, paged, term_parameter
+from ..http import TERM_MAX_LENGTH, Blueprint, CountSchema, SuccessSchema, check_term, term_parameter
 from ..users.access import require_registered, require_user_exists
 from ..users.schemas import USER_SUMMARY_EXAMPLES, Timestamp, UserSummarySchema
 from ..database import SchemaRow
@@ -81,7 +81,7 @@ def _empty_unless_missing(user_id: str) -> list:
 @blp.route("/users/id/<user_id>/friends", parameters=[USER_ID_PARAMETER])
 class FriendsOfUser(MethodView):
     @auth_required
-    @paged(FriendsPagingArgs)
+    @blp.arguments(FriendsPagingArgs, location="query")
     @blp.response(200, FriendEntrySchema(many=True), example=FRIEND_ENTRY_EXAMPLES)
     @errors(400, 404, 503)
     def get(self, paging, user_id):
@@ -114,7 +114,7 @@ class FriendCount(MethodView):
 @blp.route("/users/id/<user_id>/mutual-friends", parameters=[USER_ID_PARAMETER])
 class MutualFriends(MethodView):
     @auth_required
-    @paged(MutualFriendsPagingArgs)
+    @blp.arguments(MutualFriendsPagingArgs, location="query")
     @blp.response(200, UserSummarySchema(many=True), example=USER_SUMMARY_EXAMPLES[:1])
     @errors(400, 404, 503)
     def get(self, paging, user_id):
@@ -203,7 +203,7 @@ class FriendRequestWith(MethodView):
 @blp.route("/friendship/requests")
 class FriendRequests(MethodView):
     @auth_required
-    @paged(ReceivedRequestsPagingArgs)
+    @blp.arguments(ReceivedRequestsPagingArgs, location="query")
     @blp.response(200, FriendRequestEntrySchema(many=True), example=FRIEND_REQUEST_EXAMPLES)
     @errors(400, 503)
     def get(self, paging):
@@ -330,7 +330,7 @@ class FriendSearchByName(MethodView):
 @blp.route("/friendship/all")
 class AllFriends(MethodView):
     @auth_required
-    @paged(AllFriendsPagingArgs)
+    @blp.arguments(AllFriendsPagingArgs, location="query")
     @blp.response(200, UserSummarySchema(many=True), example=USER_SUMMARY_EXAMPLES)
     @errors(400, 503)
     def get(self, paging):

@@ -13,7 +13,7 @@ from ..errors import FOREIGN_KEY_VIOLATION, ApiError, Forbidden, NotFound
 from ..extensions import db
 from ..friendships.queries import are_friends
 from ..apidoc import EVENT_ID, errors
-from ..http import Blueprint, SuccessSchema, json_body, paged
+from ..http import Blueprint, SuccessSchema, json_body
 from ..users.access import require_registered, require_user_exists
 from . import idempotency, queries
 from .schemas import (
@@ -174,7 +174,7 @@ class SharesRead(MethodView):
 @blp.route("/sent")
 class SharesSent(MethodView):
     @auth_required
-    @paged(SentArgsSchema)
+    @blp.arguments(SentArgsSchema, location="query")
     @blp.response(200, ShareSentSchema(many=True), example=SHARE_SENT_EXAMPLES)
     @errors(400, 503)
     @blp.doc(
