@@ -30,52 +30,19 @@ access_log = logging.getLogger("pagenow.access")
 ACCESS_HANDLER_NAME = "pagenow.access"
 
 
-def _multiproc_dir() -> str | None:
-    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or os.environ.get("prometheus_multiproc_dir") or None
-
-
-class _Metrics:
-    """Created once per process: several apps in one process (tests) share them."""
-
-    def __init__(self):
-        self.registry = CollectorRegistry(auto_describe=True)
-        self.requests = Counter(
-            "pagenow_http_requests_total", "HTTP requests by method, endpoint template and status",
-            ["method", "endpoint", "status"], registry=self.registry,
-        )
-        self.latency = Histogram(
-            "pagenow_http_request_duration_seconds", "HTTP request latency by method and endpoint template",
-            ["method", "endpoint"], registry=self.registry,
-            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
-        )
-        # livesum: across gunicorn workers, the sum over the workers that are alive.
-        self.pool_in_use = Gauge(
-            "pagenow_db_pool_connections_in_use", "Database connections checked out of the pool",
-            ["pool"], registry=self.registry, multiprocess_mode="livesum",
-        )
-        self.pool_open = Gauge(
-            "pagenow_db_pool_connections_open", "Database connections held open by the pool",
-            ["pool"], registry=self.registry, multiprocess_mode="livesum",
-        )
-        self.pool_capacity = Gauge(
-            "pagenow_db_pool_connections_max", "Pool size plus overflow: the most connections the pool may open",
-            ["pool"], registry=self.registry, multiprocess_mode="livesum",
-        )
-
-    def record_request(self, method: str, endpoint: str, status: int, elapsed: float) -> None:
-        # Bounded labels: route templates, seven methods and "OTHER", the statuses the app answers.
-        self.requests.labels(method, endpoint, str(status)).inc()
-        self.latency.labels(method, endpoint).observe(elapsed)
-
-
-_metrics: _Metrics | None = None
-
-
-def metrics() -> _Metrics:
-    global _metrics
-    if _metrics is None:
-        _metrics = _Metrics()
-    return _metrics
+# One set per process (several apps in one process, as in the tests, share it).
+REGISTRY = CollectorRegistry(auto_describe=True)
+REQUESTS = Counter("pagenow_http_requests_total", "HTTP requests by method, endpoint template and status",
+                   ["method", "endpoint", "status"], registry=REGISTRY)
+LATENCY = Histogram("pagenow_http_request_duration_seconds", "HTTP request latency by method and endpoint template",
+                    ["method", "endpoint"], registry=REGISTRY,
+                    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0))
+# livesum: across gunicorn workers, the sum over the workers that are alive.
+POOL_IN_USE, POOL_OPEN, POOL_MAX = (
+    Gauge(f"pagenow_db_pool_connections_{name}", text, ["pool"], registry=REGISTRY, multiprocess_mode="livesum")
+    for name, text in (("in_use", "Database connections checked out of the pool"),
+                       ("open", "Database connections held open by the pool"),
+                       ("max", "Pool size plus overflow: the most connections the pool may open")))
 
 
 class JsonFormatter(logging.Formatter):
@@ -106,10 +73,6 @@ def configure_access_log() -> None:
             logger.setLevel(logging.INFO)
 
 
-def request_id() -> str:
-    return g.get("request_id") or ""
-
-
 def start_request() -> None:
     g.request_started = time.perf_counter()
     incoming = request.headers.get(REQUEST_ID_HEADER, "")
@@ -127,7 +90,9 @@ def finish_request(response: Response) -> Response:
     rule = request.url_rule
     endpoint = rule.rule if rule is not None else UNMATCHED
     status = response.status_code
-    metrics().record_request(method, endpoint, status, elapsed)
+    # Bounded labels: route templates, seven methods and "OTHER", the statuses the app answers.
+    REQUESTS.labels(method, endpoint, str(status)).inc()
+    LATENCY.labels(method, endpoint).observe(elapsed)
     if not access_log.isEnabledFor(logging.INFO):
         return response
     fields = {
@@ -148,13 +113,12 @@ def finish_request(response: Response) -> Response:
 
 
 def metrics_view():
-    if _multiproc_dir():
+    registry = REGISTRY
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR") or os.environ.get("prometheus_multiproc_dir"):
         from prometheus_client import multiprocess
 
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
-    else:
-        registry = metrics().registry
     # content_type, not mimetype: CONTENT_TYPE_LATEST carries its charset already.
     return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
 
@@ -163,13 +127,12 @@ def watch_pools(app: Flask, config) -> None:
     """Pool gauges follow pool events, so every worker's numbers are current when scraped."""
     from .extensions import db
 
-    m = metrics()
     with app.app_context():
         engines = dict(db.engines)
     for key, engine in engines.items():
         name = key or "default"
-        m.pool_capacity.labels(name).inc(config.db_pool_size + config.db_max_overflow)
-        in_use, open_ = m.pool_in_use.labels(name), m.pool_open.labels(name)
+        POOL_MAX.labels(name).inc(config.db_pool_size + config.db_max_overflow)
+        in_use, open_ = POOL_IN_USE.labels(name), POOL_OPEN.labels(name)
         event.listen(engine, "checkout", lambda *a, g=in_use: g.inc())
         event.listen(engine, "checkin", lambda *a, g=in_use: g.dec())
         event.listen(engine, "connect", lambda *a, g=open_: g.inc())
