@@ -2,14 +2,17 @@
 from __future__ import annotations
 
 import logging
-import sys
+import os
 
 from flask import Flask, current_app, request
 
+from .apidoc import document_metrics
 from .config import Config
+from .errors import register_error_handlers
 from .extensions import TRANSACTIONAL_ENGINES, PageNowApi, db, migrate
+from .observability import init_observability, log_to_stdout
 
-LOG_HANDLER_NAME = "pagenow"
+MIGRATIONS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "migrations")
 
 
 def create_app(config: Config | None = None) -> Flask:
@@ -19,21 +22,13 @@ def create_app(config: Config | None = None) -> Flask:
     configure_flask(app, config)
     api = PageNowApi()
     init_extensions(app, config, api)
-    register_operational_hooks(app, config, api)
-    register_http_conventions(app)
+    init_observability(app, config)  # JSON access log, /metrics, pool gauges
+    document_metrics(app, api)
+    register_error_handlers(app)
     register_request_hooks(app)
     register_blueprints(app, api)
     register_commands(app)
     return app
-
-
-def register_operational_hooks(app: Flask, config: Config, api: PageNowApi) -> None:
-    """JSON access log, /metrics (documented too), pool gauges."""
-    from .apidoc import document_metrics
-    from .observability import init_observability
-
-    init_observability(app, config)
-    document_metrics(app, api)
 
 
 def register_commands(app: Flask) -> None:
@@ -42,20 +37,14 @@ def register_commands(app: Flask) -> None:
     from .devsignin import dev_token_command
     from .search.commands import search_trigrams_command
 
-    app.cli.add_command(search_trigrams_command)
-    app.cli.add_command(dev_token_command)
-    app.cli.add_command(demo_data_command)
-    app.cli.add_command(delete_user_command)
-    app.cli.add_command(retry_image_deletions_command)
+    for command in (search_trigrams_command, dev_token_command, demo_data_command, delete_user_command,
+                    retry_image_deletions_command):
+        app.cli.add_command(command)
 
 
 def configure_logging(config: Config) -> None:
     root = logging.getLogger()
-    if not any(h.get_name() == LOG_HANDLER_NAME for h in root.handlers):
-        handler = logging.StreamHandler(sys.stdout)
-        handler.set_name(LOG_HANDLER_NAME)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        root.addHandler(handler)
+    log_to_stdout(root, "pagenow", logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.setLevel(config.log_level)
 
 
@@ -136,16 +125,10 @@ def init_extensions(app: Flask, config: Config, api: PageNowApi) -> None:
         app.extensions[TRANSACTIONAL_ENGINES] = {
             engine: engine.execution_options(isolation_level="READ COMMITTED") for engine in db.engines.values()
         }
-    migrate.init_app(app, db, directory=_migrations_dir())
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR)
     api.init_app(app)
     init_auth(app, config)
     init_images(app, config)
-
-
-def _migrations_dir() -> str:
-    import os
-
-    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "migrations")
 
 
 def register_blueprints(app: Flask, api: PageNowApi) -> None:
@@ -168,12 +151,6 @@ CORS_HEADERS = {
     "Access-Control-Allow-Headers": "authorization, content-type, x-request-id",
     "Access-Control-Max-Age": "600",
 }
-
-
-def register_http_conventions(app: Flask) -> None:
-    from .errors import register_error_handlers
-
-    register_error_handlers(app)
 
 
 def answer_preflight():

@@ -57,13 +57,18 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps({"ts": ts, "event": record.getMessage(), **getattr(record, "fields", {})}).decode()
 
 
+def log_to_stdout(logger: logging.Logger, name: str, formatter: logging.Formatter) -> None:
+    """Give logger a stdout handler called name, once however many apps the process creates."""
+    if not any(h.get_name() == name for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stdout)
+        handler.set_name(name)
+        handler.setFormatter(formatter)
+        logger.addHandler(handler)
+
+
 def configure_access_log() -> None:
     # A handler of its own so each line is bare JSON (the root format would prefix it).
-    if not any(h.get_name() == ACCESS_HANDLER_NAME for h in access_log.handlers):
-        handler = logging.StreamHandler(sys.stdout)
-        handler.set_name(ACCESS_HANDLER_NAME)
-        handler.setFormatter(JsonFormatter())
-        access_log.addHandler(handler)
+    log_to_stdout(access_log, ACCESS_HANDLER_NAME, JsonFormatter())
     access_log.setLevel(logging.INFO)
     access_log.propagate = False
     # These libraries log signatures and signed URLs at DEBUG: never let that reach the logs.
