@@ -112,6 +112,14 @@ def refuse_unstorable_path_and_query():
     raise ApiError(reason)
 
 
+class InputSchema(Schema):
+    """A request body or query schema: fields it does not name are ignored, and documented
+    as allowed."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+
 class JsonAnyContentTypeParser(FlaskParser):
     """The web client posts JSON with text/plain (or no) content type; parse it anyway."""
 
@@ -222,10 +230,7 @@ class QueryInt(fields.Integer):
 def paging_schema(default_limit: int, max_limit: int) -> type[Schema]:
     """A query schema with limit/offset; limit above the maximum is clamped, not refused."""
 
-    class PagingArgs(Schema):
-        class Meta:
-            unknown = EXCLUDE
-
+    class PagingArgs(InputSchema):
         limit = QueryInt(
             load_default=default_limit,
             metadata={"description": f"Page size (default {default_limit}, values above {max_limit} are clamped)",

@@ -1,34 +1,25 @@
 """Marshmallow schemas for friendships and friend lists (API.md §3, §4.3, §4.6)."""
 from __future__ import annotations
 
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import Schema, fields, validate
 
 from ..apidoc import ACCEPTED_AT, ALICE, BOB, REQUESTED_AT
-from ..http import QueryBoolean, paging_schema
+from ..http import InputSchema, QueryBoolean, paging_schema
 from ..users.schemas import USER_SUMMARY_EXAMPLES, Timestamp, UserSummarySchema
 
 def _user_id(**kwargs):
     return fields.String(required=True, validate=validate.Length(min=1), **kwargs)
 
 
-class FriendRequestCreateSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
+class FriendRequestCreateSchema(InputSchema):
     user_id2 = _user_id(metadata={"description": "The addressee", "example": BOB})
 
 
-class FriendRequestAcceptSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
+class FriendRequestAcceptSchema(InputSchema):
     user_id1 = _user_id(metadata={"description": "The requester", "example": BOB})
 
 
-class FriendshipDeleteSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
+class FriendshipDeleteSchema(InputSchema):
     user_id1 = _user_id()
     user_id2 = _user_id()
 

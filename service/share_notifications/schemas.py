@@ -5,11 +5,11 @@ import re
 import uuid
 from urllib.parse import urlsplit
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 from ..errors import ApiError
 from ..apidoc import ALICE, BOB, CAROL, EVENT_ID, SEEN_AT, SENT_AT
-from ..http import QueryBoolean, paging_schema
+from ..http import InputSchema, QueryBoolean, paging_schema
 from ..users.schemas import Timestamp
 
 URL_MAX_LENGTH = 8192
@@ -41,11 +41,8 @@ def validate_shared_url(url: str) -> None:
         raise ValidationError("Must be an absolute http or https URL.")
 
 
-class ShareCreateSchema(Schema):
+class ShareCreateSchema(InputSchema):
     """Broadcast body; any sent_to is ignored (unknown fields are dropped)."""
-
-    class Meta:
-        unknown = EXCLUDE
 
     url = fields.String(
         required=True,
@@ -71,10 +68,7 @@ class SentArgsSchema(paging_schema(SENT_DEFAULT_LIMIT, SENT_MAX_LIMIT)):
     """limit/offset only; a named subclass keeps its OpenAPI component name unique."""
 
 
-class ReadItemSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
+class ReadItemSchema(InputSchema):
     event_id = fields.UUID(required=True)
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from ..apidoc import ALICE, BOB, CAROL, IMAGE_AT
-from ..http import StrictBoolean
+from ..http import InputSchema, StrictBoolean
 from .images import UPLOAD_EXTENSIONS
 
 # ASCII digits and \Z: \d would admit other scripts' digits and $ a trailing newline.
@@ -61,21 +61,15 @@ def _domain_array():
     )
 
 
-class UserCreateSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
+class UserCreateSchema(InputSchema):
     first_name = TrimmedName(required=True)
     last_name = TrimmedName(required=True)
     dob = LooseDate(load_default=None, allow_none=True, metadata={"type": "string", "example": "1996-03-2"})
     gender = _string(200, load_default="", allow_none=True)
 
 
-class UserUpdateSchema(Schema):
+class UserUpdateSchema(InputSchema):
     """Every field required; user_id, email, dob, image fields and created_at are not updatable."""
-
-    class Meta:
-        unknown = EXCLUDE
 
     first_name = TrimmedName(required=True)
     last_name = TrimmedName(required=True)
@@ -165,26 +159,17 @@ class UserPublicSchema(UserSummarySchema, _NoRelationFields):
 Timestamp = _Timestamp
 
 
-class ImageExtUploadArgsSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
+class ImageExtUploadArgsSchema(InputSchema):
     image_ext = fields.String(required=True, validate=validate.OneOf(UPLOAD_EXTENSIONS),
                               metadata={"description": "The image's type: png, jpeg or jpg", "example": "png"})
 
 
-class ImageExtArgsSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
+class ImageExtArgsSchema(InputSchema):
     image_ext = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9]{1,10}\Z"),
                               metadata={"description": "The stored profile_image_extension", "example": "png"})
 
 
-class ImageExtArrayArgsSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
+class ImageExtArrayArgsSchema(InputSchema):
     image_ext_arr = fields.String(required=True, metadata={"description": "Comma list of extensions, one per id", "example": "png,jpg"})
 
 
