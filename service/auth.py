@@ -35,6 +35,11 @@ log = logging.getLogger(__name__)
 LEEWAY_SECONDS = 60
 JWKS_REFETCH_INTERVAL = 10.0
 JWKS_FETCH_TIMEOUT = 3.0
+# python-jose's errors by name; any other is a bad signature or format.
+_JOSE_ERROR_MESSAGES = {
+    "ExpiredSignatureError": "Token has expired",
+    "JWTClaimsError": "Token claims are not valid for this service",
+}
 
 
 class KeySetUnusable(Exception):
@@ -228,7 +233,8 @@ class TokenVerifier:
                 },
             )
         except JOSEError as exc:
-            raise Unauthorized(_describe(exc)) from None
+            reason = _JOSE_ERROR_MESSAGES.get(type(exc).__name__, "Token signature or format is invalid")
+            raise Unauthorized(reason) from None
         iat = claims.get("iat")
         if isinstance(iat, (int, float)) and iat > now + LEEWAY_SECONDS:
             raise Unauthorized("Token issued in the future")
@@ -248,15 +254,6 @@ class TokenVerifier:
             raise Unauthorized("Token claims are not valid for this service")
         verified = claims.get("email_verified")
         return float(exp), Caller(user_id=user_id, email=email, email_verified=verified is True or verified == "true")
-
-
-def _describe(exc: Exception) -> str:
-    name = type(exc).__name__
-    if name == "ExpiredSignatureError":
-        return "Token has expired"
-    if name == "JWTClaimsError":
-        return "Token claims are not valid for this service"
-    return "Token signature or format is invalid"
 
 
 def bearer_token() -> str:
@@ -289,8 +286,7 @@ def auth_required(func):
     # (functools.wraps copies the function's attributes).
     wrapper.requires_token = True
     # Documents the bearer requirement and the 401 every such operation can answer.
-    documented = flask_smorest.Blueprint.doc(**TOKEN_REQUIRED_DOC)(wrapper)
-    return documented
+    return flask_smorest.Blueprint.doc(**TOKEN_REQUIRED_DOC)(wrapper)
 
 
 def init_auth(app, config) -> None:

@@ -25,33 +25,23 @@ class ApiError(Exception):
 
 
 class Unauthorized(ApiError):
-    """No acceptable ID token (the handler adds WWW-Authenticate)."""
-
-    status = 401
+    status = 401  # no acceptable ID token (the handler adds WWW-Authenticate)
 
 
 class Forbidden(ApiError):
-    """The caller is known but may not do this."""
-
-    status = 403
+    status = 403  # the caller is known but may not do this
 
 
 class NotFound(ApiError):
-    """The caller is not registered, or what the request names does not exist."""
-
-    status = 404
+    status = 404  # the caller is not registered, or what the request names does not exist
 
 
 class Conflict(ApiError):
-    """The request conflicts with the current state (a duplicate, an existing row)."""
-
-    status = 409
+    status = 409  # the request conflicts with the current state (a duplicate, an existing row)
 
 
 class StorageError(ApiError):
-    """Image storage (S3) refused or failed an operation; the database is unchanged."""
-
-    status = 502
+    status = 502  # image storage (S3) refused or failed; the database is unchanged
 
 
 class Unavailable(ApiError):
@@ -89,8 +79,7 @@ def error_response(status: int, message: str, errors=None, headers=None):
         body["errors"] = errors
     resp = jsonify(body)
     resp.status_code = status
-    for key, value in (headers or {}).items():
-        resp.headers[key] = value
+    resp.headers.update(headers or {})
     return resp
 
 
