@@ -92,7 +92,7 @@ class ShareTypeSchema(Schema):
     share_type = fields.String(required=True, validate=validate.OneOf(("allow", "deny")))
 
 
-class _Timestamp(fields.DateTime):
+class Timestamp(fields.DateTime):
     """Naive UTC, ISO-8601 without offset (clients append 'Z' themselves)."""
 
     # Documented as what it is: RFC 3339 "date-time" requires an offset, which API.md forbids.
@@ -119,7 +119,7 @@ class UserSummarySchema(Schema):
     last_name = fields.String(required=True)
     description = fields.String(required=True)
     profile_image_extension = fields.String(allow_none=True, required=True)
-    profile_image_uploaded_at = _Timestamp(allow_none=True, required=True)
+    profile_image_uploaded_at = Timestamp(allow_none=True, required=True)
 
 
 class _NoRelationFields(Schema):
@@ -154,9 +154,6 @@ class UserPublicSchema(UserSummarySchema, _NoRelationFields):
     school = fields.String(allow_none=True, required=True)
     work = fields.String(allow_none=True, required=True)
     location = fields.String(allow_none=True, required=True)
-
-
-Timestamp = _Timestamp
 
 
 class ImageExtUploadArgsSchema(InputSchema):
