@@ -62,11 +62,12 @@ FRIENDSHIP_OR_NULL_DOC = {"200": {"description": "The row, or null", "content": 
 }, "example": FRIENDSHIP_EXAMPLE}}}}
 
 
-def _friendship_or_null(row):
+def _friendship_or_null(user_id: str, lookup):
+    """lookup(caller_id, user_id)'s row, or JSON null (for the caller's own id too)."""
+    caller_id = current_caller().user_id
+    row = None if user_id == caller_id else lookup(caller_id, user_id)
     # Flask-smorest would dump None as {}; the clients test for JSON null.
-    if row is None:
-        return current_app.json.response(None)
-    return row
+    return current_app.json.response(None) if row is None else row
 
 
 def _empty_unless_missing(user_id: str) -> list:
@@ -159,9 +160,7 @@ class FriendshipCheck(MethodView):
         pending. This is how a client tells a request it sent from one it received. JSON
         null when no row links the two, when the user does not exist and for the caller.
         """
-        caller_id = current_caller().user_id
-        row = None if user_id == caller_id else queries.get_friendship_between(caller_id, user_id)
-        return _friendship_or_null(row)
+        return _friendship_or_null(user_id, queries.get_friendship_between)
 
 
 @blp.route("/friendship/requests/<user_id>", parameters=[USER_ID_PARAMETER])
@@ -176,9 +175,7 @@ class FriendRequestWith(MethodView):
         Only a row with the caller as `user_id1` counts: a request the user sent to the
         caller gives null, as do an unknown user and the caller's own id.
         """
-        caller_id = current_caller().user_id
-        row = None if user_id == caller_id else queries.get_sent_request(caller_id, user_id)
-        return _friendship_or_null(row)
+        return _friendship_or_null(user_id, queries.get_sent_request)
 
     @auth_required
     @blp.response(200, SuccessSchema, example=SUCCESS_EXAMPLE)

@@ -9,7 +9,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from ..database import read, read_rows, write
+from ..database import read_rows, write
 from ..friendships.queries import accepted_friend_ids_select
 from ..timeutil import utcnow
 from ..users.models import User
@@ -18,18 +18,6 @@ from .models import ShareIdempotencyKey, ShareNotification, ShareNotificationSee
 notifications = ShareNotification.__table__
 seen = ShareNotificationSeen.__table__
 idempotency_keys = ShareIdempotencyKey.__table__
-
-
-def _insert_notification(sender_id: str, url: str, title: str, sent_to: str | None,
-                         event_id: uuid.UUID | None = None) -> uuid.UUID:
-    # Id and time made here, in UTC, so neither depends on the DB session's time zone.
-    event_id = event_id or uuid.uuid4()
-    write(
-        insert(notifications).values(
-            event_id=event_id, user_id=sender_id, sent_at=utcnow(), url=url, title=title, sent_to=sent_to
-        )
-    )
-    return event_id
 
 
 # One statement (one round trip, all or nothing): the sender check, the notification and
@@ -81,7 +69,10 @@ def create_broadcast(sender_id: str, url: str, title: str, event_id: uuid.UUID |
 
 def create_personal_share(sender_id: str, sent_to: str, url: str, title: str,
                           event_id: uuid.UUID | None = None) -> uuid.UUID:
-    event_id = _insert_notification(sender_id, url, title, sent_to=sent_to, event_id=event_id)
+    # Id and time made here, in UTC, so neither depends on the DB session's time zone.
+    event_id = event_id or uuid.uuid4()
+    write(insert(notifications).values(event_id=event_id, user_id=sender_id, sent_at=utcnow(), url=url, title=title,
+                                       sent_to=sent_to))
     write(insert(seen).values(event_id=event_id, user_id=sent_to, seen_at=None))
     return event_id
 

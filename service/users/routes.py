@@ -248,7 +248,7 @@ class ProfileImageUrls(MethodView):
         the two lists must have the same length (at most 200), else 400. Like the single
         URL, nothing is looked up: unknown users get a URL too.
         """
-        id_list = [part for part in ids.split(",")]
+        id_list = ids.split(",")
         ext_list = args["image_ext_arr"].split(",")
         if len(id_list) > MAX_IDS:
             raise ApiError(f"At most {MAX_IDS} ids are allowed")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate
 
 from ..apidoc import ALICE, BOB, CAROL, IMAGE_AT
 from ..http import InputSchema, StrictBoolean
