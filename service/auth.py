@@ -106,8 +106,8 @@ class JwksCache:
         # True once a fetch has brought at least one key; never false again.
         self.loaded = False
 
-    def _fetch_keys(self) -> dict:
-        """One fetch: the keys, KeySetUnusable, or the transient error as it came."""
+    def _fetch_keys(self) -> None:
+        """One fetch that stores the keys, or raises KeySetUnusable or the transient error."""
         self._last_fetch = self._clock()
         self.fetch_count += 1
         try:
@@ -120,31 +120,19 @@ class JwksCache:
         keys = _parse_keys(document)
         if not keys:
             raise KeySetUnusable("holds no RSA key")
-        return keys
-
-    def _store(self, keys: dict) -> None:
-        self._keys = keys
-        self.loaded = True
+        self._keys, self.loaded = keys, True
 
     def load(self) -> None:
         """The start-up fetch: KeySetUnusable when the source cannot serve a key set;
         a transient failure is logged and left to the rate-limited refetch."""
         with self._lock:
             try:
-                self._store(self._fetch_keys())
+                self._fetch_keys()
             except KeySetUnusable:
                 raise
             except Exception as exc:
                 log.error("JWKS unreachable at start-up (%s): token-protected endpoints answer 503 "
                           "until it loads, retried at most every %.0f s", type(exc).__name__, self._interval)
-
-    def _refresh_locked(self) -> None:
-        try:
-            self._store(self._fetch_keys())
-        except KeySetUnusable as exc:  # keep the keys we had; log without the URL
-            log.error("JWKS fetch failed: the key set %s", exc)
-        except Exception as exc:
-            log.error("JWKS fetch failed: %s", type(exc).__name__)
 
     def retry_after(self) -> int:
         """Whole seconds until the next fetch may run (at least 1)."""
@@ -157,12 +145,14 @@ class JwksCache:
         if key is not None:
             return key
         with self._lock:
-            key = self._keys.get(kid)
-            if key is not None:
-                return key
             due = self._last_fetch is None or self._clock() - self._last_fetch >= self._interval
-            if due:
-                self._refresh_locked()
+            if kid not in self._keys and due:
+                try:
+                    self._fetch_keys()
+                except KeySetUnusable as exc:  # keep the keys we had; log without the URL
+                    log.error("JWKS fetch failed: the key set %s", exc)
+                except Exception as exc:
+                    log.error("JWKS fetch failed: %s", type(exc).__name__)
             return self._keys.get(kid)
 
 
