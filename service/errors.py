@@ -111,11 +111,18 @@ def handle_api_error(exc: ApiError):
 FOREIGN_KEY_VIOLATION = "23503"
 
 
-def handle_integrity_error(exc: IntegrityError):
-    # A constraint the route did not pre-check fired (usually a race): the state conflicts.
+def _rollback() -> None:
     from .extensions import db
 
-    db.session.rollback()
+    try:
+        db.session.rollback()
+    except Exception:  # the connection may be gone; the pool discards it
+        pass
+
+
+def handle_integrity_error(exc: IntegrityError):
+    # A constraint the route did not pre-check fired (usually a race): the state conflicts.
+    _rollback()
     if getattr(exc.orig, "pgcode", None) == FOREIGN_KEY_VIOLATION:
         # Every foreign key here names a user (or a notification written in the same
         # transaction): the row referred to a user deleted meanwhile, as if never registered.
@@ -127,9 +134,7 @@ def handle_integrity_error(exc: IntegrityError):
 def handle_stale_data(exc: StaleDataError):
     # An ORM update found its row gone: the only rows updated through the ORM are the
     # caller's own user_table row, so the caller's account was deleted meanwhile.
-    from .extensions import db
-
-    db.session.rollback()
+    _rollback()
     return error_response(404, "User not found")
 
 
@@ -159,12 +164,7 @@ def _unstorable_text(exc: Exception) -> str | None:
 
 
 def handle_unexpected(exc: Exception):
-    from .extensions import db
-
-    try:
-        db.session.rollback()
-    except Exception:  # the connection may be gone; the pool discards it
-        pass
+    _rollback()
     if _is_unavailable(exc):
         log.error("database unavailable: %s", type(exc).__name__)
         return error_response(503, "Service temporarily unavailable, please retry", headers={"Retry-After": "1"})

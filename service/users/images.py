@@ -1,6 +1,7 @@
 """Profile images on S3: SigV4 presigned URLs (signing needs no network) and deletes."""
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 
@@ -72,26 +73,26 @@ class ProfileImageStore:
     def download_url(self, user_id: str, ext: str) -> str:
         return self._presign("get_object", {"Key": self.key(user_id, ext)})
 
-    def delete(self, user_id: str, ext: str) -> None:
+    @contextlib.contextmanager
+    def _deleting(self, message: str):
+        """StorageError(message) for any failure of the S3 call in the block."""
         try:
-            self._s3().delete_object(Bucket=self.bucket, Key=self.key(user_id, ext))
+            yield self._s3()
         except ApiError as exc:
             raise StorageError(exc.message) from None
         except Exception as exc:
             log.error("S3 delete failed: %s", type(exc).__name__)
-            raise StorageError("Could not delete the image from storage") from None
+            raise StorageError(message) from None
+
+    def delete(self, user_id: str, ext: str) -> None:
+        with self._deleting("Could not delete the image from storage") as s3:
+            s3.delete_object(Bucket=self.bucket, Key=self.key(user_id, ext))
 
     def delete_many(self, keys: list[str]) -> None:
         """Delete these objects in one request; absent keys count as deleted (S3 semantics)."""
-        try:
-            answer = self._s3().delete_objects(
-                Bucket=self.bucket, Delete={"Objects": [{"Key": key} for key in keys], "Quiet": True}
-            )
-        except ApiError as exc:
-            raise StorageError(exc.message) from None
-        except Exception as exc:
-            log.error("S3 delete failed: %s", type(exc).__name__)
-            raise StorageError("Could not delete the images from storage") from None
+        with self._deleting("Could not delete the images from storage") as s3:
+            answer = s3.delete_objects(Bucket=self.bucket, Delete={"Objects": [{"Key": key} for key in keys],
+                                                                   "Quiet": True})
         # DeleteObjects answers 200 even when single keys fail; those come back as Errors.
         failed = answer.get("Errors") or []
         if failed:
