@@ -213,8 +213,12 @@ _INT_CEILING = 10**15
 
 
 class QueryInt(fields.Integer):
-    """A base-10, non-negative integer from the query string (no '1_0', '1.0', ' 1'), at most
-    _INT_CEILING."""
+    """A base-10, non-negative integer from the query string (no '1_0', '1.0', ' 1'); a larger
+    value than `clamp` is read as `clamp`."""
+
+    def __init__(self, *, clamp: int = _INT_CEILING, **kwargs):
+        super().__init__(**kwargs)
+        self.clamp = clamp
 
     def _deserialize(self, value, attr, data, **kwargs):
         match = _INT_RE.match(value) if isinstance(value, str) else None
@@ -224,7 +228,7 @@ class QueryInt(fields.Integer):
         number = int(digits) if len(digits) <= len(str(_INT_CEILING)) else _INT_CEILING
         if sign == "-" and number:
             raise ValidationError("Must not be negative.")
-        return min(number, _INT_CEILING)
+        return min(number, self.clamp)
 
 
 def paging_schema(default_limit: int, max_limit: int) -> type[Schema]:
@@ -232,6 +236,7 @@ def paging_schema(default_limit: int, max_limit: int) -> type[Schema]:
 
     class PagingArgs(InputSchema):
         limit = QueryInt(
+            clamp=max_limit,
             load_default=default_limit,
             metadata={"description": f"Page size (default {default_limit}, values above {max_limit} are clamped)",
                       "example": default_limit},
@@ -241,11 +246,6 @@ def paging_schema(default_limit: int, max_limit: int) -> type[Schema]:
             validate=validate.Range(max=MAX_OFFSET, error=f"Must be less than or equal to {MAX_OFFSET}."),
             metadata={"description": f"Rows to skip (at most {MAX_OFFSET}, else 400)", "example": 0},
         )
-
-        def load(self, *args, **kwargs):
-            data = super().load(*args, **kwargs)
-            data["limit"] = min(data["limit"], max_limit)
-            return data
 
     PagingArgs.__name__ = f"Paging{default_limit}Max{max_limit}Args"
     return PagingArgs
