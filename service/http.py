@@ -206,7 +206,7 @@ class QueryBoolean(fields.Boolean):
         raise ValidationError("Must be one of true, false, 1, 0.")
 
 
-_INT_RE = re.compile(r"^([+-]?)0*([0-9]+)$")
+_INT_RE = re.compile(r"([+-]?)0*([0-9]+)")
 # Larger values are read as this ceiling without converting their digits (Python refuses
 # more than 4300): a limit is clamped anyway and an offset is refused above MAX_OFFSET.
 _INT_CEILING = 10**15
@@ -221,7 +221,7 @@ class QueryInt(fields.Integer):
         self.clamp = clamp
 
     def _deserialize(self, value, attr, data, **kwargs):
-        match = _INT_RE.match(value) if isinstance(value, str) else None
+        match = _INT_RE.fullmatch(value) if isinstance(value, str) else None
         if match is None:
             raise ValidationError("Must be a base-10 integer.")
         sign, digits = match.groups()

@@ -34,6 +34,7 @@ CASES = [
     ([("limit", "")], f"limit: {BAD}"),
     ([("limit", " 1")], f"limit: {BAD}"),
     ([("limit", "1_0")], f"limit: {BAD}"),
+    ([("limit", "5\n")], f"limit: {BAD}"),  # a regex's $ would accept a trailing line feed
     ([("limit", "x"), ("limit", "1")], f"limit: {BAD}"),
     ([("limit", "x"), ("offset", "y")], f"limit: {BAD}; offset: {BAD}"),
     ([("limit", "x"), ("offset", "20000")], f"limit: {BAD}; offset: Must be less than or equal to 10000."),
