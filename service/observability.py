@@ -22,7 +22,7 @@ from sqlalchemy import event
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # Echo a caller's id only when it is short and boring; anything else could forge log lines.
-_SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
+_SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 _KNOWN_METHODS = frozenset({"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"})
 UNMATCHED = "<unmatched>"
 
@@ -82,7 +82,7 @@ def start_request() -> None:
     g.request_started = time.perf_counter()
     incoming = request.headers.get(REQUEST_ID_HEADER, "")
     # An id only has to be unique (128 random bits), not secret, nor a UUID object.
-    g.request_id = incoming if _SANE_REQUEST_ID.match(incoming) else os.urandom(16).hex()
+    g.request_id = incoming if _SANE_REQUEST_ID.fullmatch(incoming) else os.urandom(16).hex()
 
 
 def finish_request(response: Response) -> Response:
