@@ -1,11 +1,10 @@
 """User search (API.md §4.5, §5.4): one ranked statement per request.
 
-The statement lives in the database as the PL/pgSQL function pagenow_search_users of
-migration 0005, so that each database session plans it once instead of on every request
-(planning it cost as much as running it). Matching runs on lower(email) and
-lower(first_name || ' ' || last_name), the exact expressions of the pg_trgm GIN indexes
-of migration 0002; the term is literal (%, _ and \\ are plain characters). The
-migration's docstring says what the function does and why.
+The statement calls the PL/pgSQL function pagenow_search_users, defined by the latest search
+revision under migrations/versions (its SQL in migrations/versions/sql/), so that each
+database session plans it once instead of on every request. Matching runs on lower(email)
+and lower(first_name || ' ' || last_name); the term is literal (%, _ and \\ are plain
+characters). The revision's docstring says what the function does and why.
 """
 from __future__ import annotations
 
