@@ -210,6 +210,7 @@ _INT_RE = re.compile(r"([+-]?)0*([0-9]+)")
 # Larger values are read as this ceiling without converting their digits (Python refuses
 # more than 4300): a limit is clamped anyway and an offset is refused above MAX_OFFSET.
 _INT_CEILING = 10**15
+_INT_CEILING_DIGITS = len(str(_INT_CEILING))
 
 
 class QueryInt(fields.Integer):
@@ -225,7 +226,7 @@ class QueryInt(fields.Integer):
         if match is None:
             raise ValidationError("Must be a base-10 integer.")
         sign, digits = match.groups()
-        number = int(digits) if len(digits) <= len(str(_INT_CEILING)) else _INT_CEILING
+        number = int(digits) if len(digits) <= _INT_CEILING_DIGITS else _INT_CEILING
         if sign == "-" and number:
             raise ValidationError("Must not be negative.")
         return min(number, self.clamp)
