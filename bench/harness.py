@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import random
+import re
 import runpy
 import shutil
 import signal
@@ -482,19 +483,36 @@ def extract_revision(revision: str, dest: str) -> str:
 REFERENCE_SCHEMA = REFERENCE_ROLE = f"bench_reference_{os.getpid()}"
 
 
+def function_statement(sql: str, name: str) -> str | None:
+    """The CREATE FUNCTION statement of `name` in a revision's SQL, through the end of its
+    dollar-quoted body, or None."""
+    start = re.search(rf"^CREATE (OR REPLACE )?FUNCTION {re.escape(name)}\(", sql, re.MULTILINE)
+    if start is None:
+        return None
+    tag = re.compile(r"\bAS\s+(\$\w*\$)").search(sql, start.end())
+    end = sql.find(tag.group(1) + ";", tag.end()) if tag else -1
+    return sql[start.start():end + len(tag.group(1)) + 1] if end >= 0 else None
+
+
 def install_reference_functions(database_url: str, sql_file: str) -> tuple[str, str]:
     """The database functions a revision's .sql file of this tree creates (for example
-    migrations/versions/sql/0006_search_users.sql), created as written in a schema of their
+    migrations/versions/sql/0006_search_users.sql), or with FILE:NAME only its function NAME
+    (a file that also creates tables and triggers), created as written in a schema of their
     own: the file runs with that schema first on the search_path, where an unqualified
     CREATE FUNCTION puts its function. Returns a line for the report and the URL of a login
     role whose search_path puts that schema first: the reference server logs in with it and
     calls the function as that revision defines it, on the same tables. (The service sets
     its own connection options, so PGOPTIONS would not reach the server.)"""
+    sql_file, _, only = sql_file.partition(":")
     path = os.path.join(ROOT, sql_file)
     if not sql_file.endswith(".sql") or not os.path.exists(path):
         raise SystemExit(f"--reference-functions {sql_file}: no such .sql file in this tree")
     with open(path, encoding="utf-8") as fh:
         function_sql = fh.read()
+    if only:
+        function_sql = function_statement(function_sql, only)
+        if function_sql is None:
+            raise SystemExit(f"--reference-functions {sql_file}: the file creates no function {only}")
     url = make_url(database_url)
     drop_reference_functions(database_url)
     conn = psycopg2.connect(libpq_url(database_url))
@@ -685,7 +703,8 @@ def main(argv=None) -> int:
                          "it endpoint by endpoint, alternating with this checkout")
     ap.add_argument("--reference-functions", metavar="SQL_FILE", default=None,
                     help="with --reference: create the database functions this .sql file of this tree defines "
-                         "(e.g. migrations/versions/sql/0006_search_users.sql) in a schema of their own, first on "
+                         "(e.g. migrations/versions/sql/0006_search_users.sql; FILE:NAME for its function NAME "
+                         "alone) in a schema of their own, first on "
                          "the reference server's search_path, for a reference from before a later migration "
                          "replaced them")
     ap.add_argument("--rounds", type=int, default=1,
