@@ -48,9 +48,9 @@ class SearchTrigram(db.Model):
 class SearchFriend(db.Model):
     """Each accepted friendship in both directions, with the friend's lower-cased full name
     and address and whether the address is public. Written only by the triggers and the
-    refresh function of migration 0012; read by pagenow_search_users, whose index-only scan
-    of the caller's friends' rows (the primary key includes the fields) lists the friends of
-    friends who match a term."""
+    refresh function of migration 0012; read by pagenow_search_users, whose index-only scans
+    (the primary key includes the fields) list the caller's own friends and, from the
+    friends' rows, the friends of friends who match a term."""
     __tablename__ = "user_search_friend"
 
     user_id: Mapped[str] = mapped_column(String, primary_key=True)

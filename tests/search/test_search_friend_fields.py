@@ -1,8 +1,9 @@
 """Migration 0012: user_search_friend holds each accepted friendship in both directions with
 the friend's search fields, kept by triggers on friendship_table and user_table equal to what
 pagenow_refresh_search_friends() writes, whoever writes those tables; search answers stay the
-brute-force ranking's (test_search_as_typed, test_search_neighbourhood). Its downgrade
-restores 0011's function and removes the table, and 0011's downgrade then restores 0009's."""
+brute-force ranking's (test_search_as_typed, test_search_neighbourhood). Revision 0013's
+downgrade restores 0012's function; 0012's restores 0011's and removes the table, and 0011's
+then restores 0009's."""
 import random
 
 from sqlalchemy.engine import Connection
@@ -68,8 +69,11 @@ def test_triggers_keep_the_table_equal_to_the_refresh(sql):
     assert _stored(sql) == set()
 
 
-def test_downgrades_restore_0011s_then_0009s_function(db_conn: Connection, sql):
-    revisions = [load_revision(name) for name in ("0011_search_neighbourhood_once.py", "0012_search_friend_fields.py")]
+def test_downgrades_restore_0012s_0011s_then_0009s_function(db_conn: Connection, sql):
+    revisions = [load_revision(name) for name in ("0011_search_neighbourhood_once.py", "0012_search_friend_fields.py",
+                                                  "0013_search_relations_once.py")]
+    assert (revisions[2].revision, revisions[2].down_revision) == ("0013_search_relations_once",
+                                                                   "0012_search_friend_fields")
     assert (revisions[1].revision, revisions[1].down_revision) == ("0012_search_friend_fields",
                                                                    "0011_search_neighbourhood_once")
     assert (revisions[0].revision, revisions[0].down_revision) == ("0011_search_neighbourhood_once",
@@ -87,10 +91,16 @@ def test_downgrades_restore_0011s_then_0009s_function(db_conn: Connection, sql):
     sql("INSERT INTO user_table (user_id, email, first_name, last_name) VALUES "
         "('x', 'x@example.com', 'Xia', 'Lu'), ('y', 'y@example.com', 'Yan', 'Lu')")
     sql("INSERT INTO friendship_table (user_id1, user_id2, accepted_at) VALUES ('x', 'y', now())")
+    def score_function():
+        return sql("SELECT to_regprocedure('pagenow_search_match_score(text, text)') IS NOT NULL").scalar()
+
     at_head = definition()
-    assert "user_search_friend" in at_head and objects() == (True, True, 3)
+    assert "user_search_friend" in at_head and objects() == (True, True, 3) and score_function()
     # The revisions' own functions, run on the test's connection: the outer rollback undoes them.
     with Operations.context(MigrationContext.configure(db_conn)):
+        revisions[2].downgrade()
+        assert "caller_rel" in definition() and objects() == (True, True, 3) and not score_function()
+        assert sql("SELECT count(*) FROM pagenow_search_users('name', 'x', 'ya', 15, 0)").scalar() == 1
         revisions[1].downgrade()
         assert "v_single" in definition() and objects() == (False, True, 0)
         # no trigger is left behind: friendship writes still work
@@ -102,7 +112,8 @@ def test_downgrades_restore_0011s_then_0009s_function(db_conn: Connection, sql):
         revisions[0].upgrade()
         sql("UPDATE friendship_table SET accepted_at = now() WHERE user_id1 = 'x'")
         revisions[1].upgrade()
-    assert definition() == at_head and objects() == (True, True, 3)
+        revisions[2].upgrade()
+    assert definition() == at_head and objects() == (True, True, 3) and score_function()
     # the upgrade filled the table from the friendships that exist
     assert _check(sql) == {("x", "y", "yan lu", "y@example.com", False), ("y", "x", "xia lu", "x@example.com", False)}
 
