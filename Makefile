@@ -1,4 +1,4 @@
-.PHONY: run test fuzz lint bench
+.PHONY: run test fuzz bench
 run:            ## install the runtime requirements, migrate, serve on 127.0.0.1:8000 (embedded PostgreSQL without DATABASE_URL, dev sign-in without COGNITO_POOL_ID)
 	scripts/run.sh
 test:           ## install the test and deploy tools, run the whole test suite
