@@ -4,9 +4,7 @@ user_search_friend.
 Revision 0012's pagenow_search_users read the caller's relations from friendship_table in two
 places, each its own CTE: for an email search answered from its few candidates, and, for
 every other search, in a statement that joined user_table once per relation for the
-relation's name or address (about 40 index probes for a median caller at 100k users). With
-the trigram counts before it, that part of the function took 0.4-0.55 ms of its 1.7-2.1 ms
-of backend CPU; it now takes 0.2-0.3 ms.
+relation's name or address (about 40 index probes for a median caller at 100k users).
 
 pagenow_search_users now:
 - reads the accepted friends with their fields from the caller's own range of
@@ -20,11 +18,11 @@ pagenow_search_users now:
 - computes match_score with one SQL function, pagenow_search_match_score(field, term),
   which the planner inlines (0012 wrote the expression three times, two of them as LIKE
   patterns).
-Backend CPU of the function, mean over 200 callers at 100k users, best of 4 passes
-(0012 -> 0013): name "a" 2.05 -> 1.88 ms, "jo" 2.17 -> 1.81, "mar" 2.03 -> 1.70,
-"jonathan" 1.85 -> 1.81; email "mar" 0.16 -> 0.15. The answers are 0012's, in the same
-order (tests against a brute-force oracle; bench/search_equivalence.py on the benchmark
-data against 0006's statement).
+Backend CPU of one call, mean over 200 callers at 100k users, best of 4 passes
+(bench/function_cpu.py; 0012 -> 0013): name "a" 1.59 -> 1.38 ms, "jo" 1.70 -> 1.46, "mar"
+1.73 -> 1.54, "jonathan" 1.67 -> 1.46; email "mar" 0.15 -> 0.10. The answers are 0012's,
+in the same order (tests against a brute-force oracle; bench/search_equivalence.py on the
+benchmark data against 0006's statement).
 
 The SQL: sql/0013_search_relations_once.sql. The downgrade restores 0012's function from
 0012's own file (its CREATE OR REPLACE FUNCTION, without the table and triggers around it)

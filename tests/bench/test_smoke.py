@@ -415,6 +415,35 @@ def test_reference_functions_are_the_revisions_own(bench_db, functions):
         conn.close()
 
 
+
+def test_function_cpu_compares_this_trees_search_with_a_revisions(bench_db, capsys):
+    """bench/function_cpu.py: both functions called for the same callers and terms, a figure
+    from each server process's own CPU time, and the reference's schema and role gone after."""
+    import function_cpu
+
+    conn = psycopg2.connect(libpq_url(bench_db))
+    conn.autocommit = True
+    try:
+        seed_database(conn, SeedParams(users=300, seed=8), replace_data=True, quiet=True)
+    finally:
+        conn.close()
+    assert function_cpu.main(["--database-url", bench_db, "--reference-functions",
+                              "migrations/versions/sql/0012_search_friend_fields.sql:pagenow_search_users",
+                              "--terms", "name:an,email:a", "--callers", "5", "--passes", "2"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("reference: pagenow_search_users as migrations/versions/sql/0012_search_friend_fields.sql")
+    rows = [line.split(" | ") for line in lines[3:]]
+    assert [(r[0], r[1]) for r in rows] == [("| name", "an"), ("| email", "a")]
+    # every call runs on the server, so each side's process spends some CPU on it
+    assert all(float(r[2]) > 0 and float(r[3].rstrip(" |")) > 0 for r in rows)
+    conn = psycopg2.connect(libpq_url(bench_db))
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT count(*) FROM pg_namespace WHERE nspname = %s", (REFERENCE_SCHEMA,))
+            assert cur.fetchone()[0] == 0
+    finally:
+        conn.close()
+
 def test_search_terms_are_prefixes_as_typed_by_kind_and_length():
     from harness import SEARCH_BUCKETS, search_terms
 
