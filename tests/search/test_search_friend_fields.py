@@ -91,6 +91,7 @@ def test_downgrades_restore_0012s_0011s_then_0009s_function(db_conn: Connection,
     sql("INSERT INTO user_table (user_id, email, first_name, last_name) VALUES "
         "('x', 'x@example.com', 'Xia', 'Lu'), ('y', 'y@example.com', 'Yan', 'Lu')")
     sql("INSERT INTO friendship_table (user_id1, user_id2, accepted_at) VALUES ('x', 'y', now())")
+
     def score_function():
         return sql("SELECT to_regprocedure('pagenow_search_match_score(text, text)') IS NOT NULL").scalar()
 
